@@ -1,0 +1,107 @@
+package dev.recur.kernel;
+
+import java.lang.management.ManagementFactory;
+import java.util.List;
+
+/**
+ * Chooses the kernels once. {@link #resolve(KernelChoice)} honours a forced choice; the system
+ * property {@code recur.kernels=scalar|vector|auto} sets the default for {@link #defaultChoice()}.
+ *
+ * <p>Auto picks the vector kernels when the {@code jdk.incubator.vector} module is in the boot
+ * layer (the JVM was started with {@code --add-modules jdk.incubator.vector}), the JIT is C2
+ * (the Vector API is only intrinsified there; interpreted it is far slower than plain loops),
+ * and the preferred float species has at least 4 lanes. Otherwise it falls back to the scalar
+ * kernels and {@link #reason()} says why. The vector class is loaded reflectively, so a JVM
+ * without the module never links it.
+ */
+public final class KernelsLookup {
+
+    /** The system property that forces a choice for {@link #defaultChoice()}. */
+    public static final String PROPERTY = "recur.kernels";
+
+    private static final String VECTOR_CLASS = "dev.recur.kernel.VectorKernels";
+
+    private KernelsLookup() {}
+
+    /** Reads {@code recur.kernels} (auto when unset); a bad value is an error naming it. */
+    public static KernelChoice defaultChoice() {
+        String p = System.getProperty(PROPERTY);
+        if (p == null || p.isBlank()) return KernelChoice.AUTO;
+        try {
+            return KernelChoice.parse(p);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("system property " + PROPERTY + " = '" + p
+                    + "', expected one of auto, scalar, vector");
+        }
+    }
+
+    /** The kernels for {@link #defaultChoice()}. */
+    public static Kernels get() { return resolve(defaultChoice()); }
+
+    /**
+     * The kernels for {@code choice}. VECTOR throws {@link UnsupportedOperationException} with
+     * the reason when the vector kernels cannot run here.
+     */
+    public static Kernels resolve(KernelChoice choice) {
+        if (choice == null) throw new IllegalArgumentException("kernels choice is null, expected auto, scalar or vector");
+        return switch (choice) {
+            case SCALAR -> ScalarKernels.INSTANCE;
+            case VECTOR -> {
+                String why = vectorUnavailableReason();
+                if (why != null) throw new UnsupportedOperationException("kernels = vector cannot run here: " + why);
+                yield Holder.VECTOR;
+            }
+            case AUTO -> vectorUnavailableReason() == null ? Holder.VECTOR : ScalarKernels.INSTANCE;
+        };
+    }
+
+    /** One line: which kernels auto picks and why. */
+    public static String reason() {
+        String why = vectorUnavailableReason();
+        return why == null
+                ? "vector: jdk.incubator.vector present, C2 JIT, " + Probe.lanes + " float lanes per vector"
+                : "scalar: " + why;
+    }
+
+    /** Null when the vector kernels can run well in this JVM, else why not. */
+    public static String vectorUnavailableReason() { return Probe.REASON; }
+
+    /** Probed once: the answer cannot change during a JVM's life. */
+    private static final class Probe {
+        static int lanes;
+        static final String REASON = probe();
+
+        private static String probe() {
+            if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+                return "module jdk.incubator.vector is not in this JVM (start java with --add-modules jdk.incubator.vector)";
+            }
+            List<String> args = ManagementFactory.getRuntimeMXBean().getInputArguments();
+            for (String a : args) {
+                if (a.equals("-Xint") || a.startsWith("-XX:TieredStopAtLevel=") && !a.endsWith("=4")) {
+                    return "the C2 JIT is off (" + a + "), and the Vector API is only fast under C2";
+                }
+            }
+            try {
+                Class<?> c = Class.forName(VECTOR_CLASS);
+                lanes = (int) c.getMethod("lanes").invoke(null);
+                if (lanes < 4) return "the preferred float vector has " + lanes + " lanes here (< 4): no gain over scalar";
+            } catch (ReflectiveOperationException | LinkageError e) {
+                return "the vector kernels failed to load: " + e;
+            }
+            return null;
+        }
+    }
+
+    /** Loaded only when the probe said yes. */
+    private static final class Holder {
+        static final Kernels VECTOR = load();
+
+        private static Kernels load() {
+            try {
+                return (Kernels) Class.forName(VECTOR_CLASS).getField("INSTANCE").get(null);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("vector kernels failed to load", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/** Optimisers over the flat parameter array, and gradient clipping. */
+package dev.recur.optim;

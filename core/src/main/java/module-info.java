@@ -1,0 +1,16 @@
+/**
+ * recur's compute core: the Elman-RNN model, exact BPTT and its kernels.
+ *
+ * <p>Exported: {@code dev.recur} (shapes, parameters, the engine), {@code dev.recur.kernel}
+ * (the kernel surface and its lookup), {@code dev.recur.optim} (optimisers and clipping).
+ * The vector module is optional ({@code requires static}): without it the lookup falls back to
+ * the scalar kernels.
+ */
+module dev.recur.core {
+    requires static jdk.incubator.vector;
+    requires java.management;
+
+    exports dev.recur;
+    exports dev.recur.kernel;
+    exports dev.recur.optim;
+}
