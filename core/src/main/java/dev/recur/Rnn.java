@@ -33,9 +33,12 @@ import java.util.Arrays;
  * projection and the loss, {@code V^T dy}, and the time sums dW, dU, dV. Only {@code W h_{t-1}}
  * and {@code W^T delta_{t+1}} run step by step, fused with the activation.
  *
- * <p>Threads: an engine holds no per-call state and may be shared; each thread needs its own
- * {@link Workspace} and {@link Grads}. {@link Params} are only read and may be shared by any
- * number of threads while no one updates them.
+ * <p>Threads: an engine runs each call on its own fixed team of {@link Builder#threads} threads
+ * (results are bitwise reproducible at a fixed thread count, and agree across thread counts to
+ * float rounding). Calls on one engine are serialised; for concurrent calls from several
+ * threads use one engine per thread. Each call needs its own {@link Workspace} and
+ * {@link Grads}. {@link Params} are only read and may be shared by any number of threads
+ * while no one updates them. Close the engine to stop its threads.
  */
 public final class Rnn implements AutoCloseable {
 
@@ -45,17 +48,24 @@ public final class Rnn implements AutoCloseable {
     private static final int MIN_BLOCK_STEPS = 1;
     /** ...nor more (bounds the workspace for B = 1). */
     private static final int MAX_BLOCK_STEPS = 64;
+    /** Default threshold for splitting one step among threads when B < threads (measured: see BENCHMARKS.md). */
+    static final int DEFAULT_SPLIT_HIDDEN = 256;
 
     private final Shape shape;
     private final Activation activation;
     private final Kernels kernels;
     private final boolean checkFinite;
+    private final Workers workers;
+    /** Smallest H at which one step of a B < threads recurrence is split among the workers. */
+    private final int splitHiddenMin;
 
     private Rnn(Builder b) {
         this.shape = b.shape;
         this.activation = b.activation;
         this.kernels = b.kernels != null ? b.kernels : KernelsLookup.resolve(b.choice);
         this.checkFinite = b.checkFinite;
+        this.splitHiddenMin = b.splitHiddenMin;
+        this.workers = new Workers(b.threads);
     }
 
     /** An engine with default settings: tanh, kernels from {@link KernelsLookup#get()}. */
@@ -71,14 +81,23 @@ public final class Rnn implements AutoCloseable {
     public Workspace trainingWorkspace(int batch, int maxSteps) {
         Checks.positive("batch", batch);
         Checks.positive("maxSteps", maxSteps);
-        return new Workspace(shape, batch, maxSteps, true, blockSteps(batch, maxSteps));
+        return bind(new Workspace(shape, batch, maxSteps, true, blockSteps(batch, maxSteps), workers.size()));
     }
 
     /** A forward-only workspace: O(B*H) memory for any T; no backward. */
     public Workspace inferenceWorkspace(int batch) {
         Checks.positive("batch", batch);
-        return new Workspace(shape, batch, 0, false, blockSteps(batch, MAX_BLOCK_STEPS));
+        return bind(new Workspace(shape, batch, 0, false, blockSteps(batch, MAX_BLOCK_STEPS), workers.size()));
     }
+
+    private Workspace bind(Workspace ws) {
+        ws.forwardJob = w -> forwardWorker(ws, w);
+        ws.backwardJob = w -> backwardWorker(ws, w);
+        return ws;
+    }
+
+    /** Worker threads this engine runs each call on (the calling thread counts as one). */
+    public int threads() { return workers.size(); }
 
     private static int blockSteps(int batch, int maxSteps) {
         int steps = Math.max(MIN_BLOCK_STEPS, Math.min(MAX_BLOCK_STEPS, (BLOCK_ROWS + batch - 1) / batch));
@@ -197,148 +216,280 @@ public final class Rnn implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------- the driver
+    //
+    // SPMD: every worker runs forwardWorker / backwardWorker on its own slice of each phase and
+    // the workers meet at barriers between phases. The slices depend only on the sizes and the
+    // worker count, so a fixed thread count gives bitwise the same result on every run.
+    //
+    // Phases per block of steps: (1) hoisted products, rows split; (2) the recurrence, split by
+    // batch rows when B >= workers (no barrier per step: sequences are independent), or by rows
+    // of W with a barrier per step when B < workers and H is large enough to pay for it, or run
+    // by worker 0 alone; (3) the block's time sums / output products, rows split.
 
     private double run(Params params, Workspace ws, int steps, float[] x, int[] xi, int[] yi, float[] yf,
                        float[] h0, float[] outputs, boolean head) {
-        final int B = ws.batch, H = shape.hidden(), I = shape.input(), O = shape.output();
-        final int bh = B * H;
-        final float[] p = params.data();
-        final Kernels k = kernels;
+        final int bh = ws.batch * shape.hidden();
         ws.clearForward();
-        float[] uT = xi != null ? transposeU(p, ws) : null;
-
-        // h_0 goes to hs[0..bh): the first state of the first block.
+        if (xi != null) transposeU(params.data(), ws);
         if (h0 != null) System.arraycopy(h0, 0, ws.hs, 0, bh);
         else Arrays.fill(ws.hs, 0, bh, 0f);
-
-        double loss = 0;
-        for (int t0 = 0; t0 < steps; t0 += ws.block) {
-            final int n = Math.min(ws.block, steps - t0);
-            final int rows = n * B;
-            // states of this block: training keeps all (h_t at t*bh), inference reuses the
-            // block buffer with the block's first state copied to its front.
-            final int base = ws.training ? t0 * bh : 0;
-            if (!ws.training && t0 > 0) System.arraycopy(ws.hs, ws.block * bh, ws.hs, 0, bh);
-
-            // 1. Input projection for the whole block: pre = U x_t + b.
-            float[] pre = ws.work;
-            Arrays.fill(pre, 0, rows * H, 0f);
-            k.addRowVector(rows, H, p, shape.bOffset(), pre, 0, H);
-            if (x != null) {
-                k.gemmNT(rows, H, I, x, t0 * B * I, I, p, shape.uOffset(), I, pre, 0, H);
-            } else {
-                for (int r = 0; r < rows; r++) k.addRowVector(1, H, uT, xi[t0 * B + r] * H, pre, r * H, H);
-            }
-
-            // 2. The recurrence, step by step: h_t = act(pre_t + W h_{t-1}).
-            for (int s = 0; s < n; s++) {
-                k.recurrentForward(activation, B, H, p, shape.wOffset(), ws.hs, base + s * bh, pre, s * bh,
-                        ws.hs, base + (s + 1) * bh);
-            }
-
-            // 3. Output projection and loss for the block: o_t = V h_t + c.
-            if (head || outputs != null) {
-                float[] out = outputs != null ? outputs : ws.dy;
-                int outOff = outputs != null || ws.training ? t0 * B * O : 0;
-                Arrays.fill(out, outOff, outOff + rows * O, 0f);
-                k.addRowVector(rows, O, p, shape.cOffset(), out, outOff, O);
-                k.gemmNT(rows, O, H, ws.hs, base + bh, H, p, shape.vOffset(), H, out, outOff, O);
-                if (head) {
-                    // dy = dL/do overwrites the outputs (kept for backward in a training workspace)
-                    loss += yi != null
-                            ? k.softmaxCrossEntropy(rows, O, out, outOff, yi, t0 * B, ws.dy, outOff)
-                            : k.squaredError(rows, O, out, outOff, yf, t0 * B * O, ws.dy, outOff);
-                }
-            }
-        }
+        ws.params = params;
         ws.steps = steps;
         ws.denseInputs = x;
         ws.classInputs = xi;
+        ws.classTargets = yi;
+        ws.floatTargets = yf;
+        ws.outputs = outputs;
         ws.hasLossHead = head;
+        Arrays.fill(ws.partialLoss, 0);
+        try {
+            workers.run(ws.forwardJob);
+        } finally {
+            ws.clearCallArguments();
+        }
+        double loss = 0;
+        for (double l : ws.partialLoss) loss += l;
         ws.loss = loss;
-        ws.finalOffset = ws.training ? steps * bh : (steps - 1) % ws.block * bh + bh;
+        ws.finalOffset = ws.training ? steps * bh : ((steps - 1) % ws.block + 1) * bh;
         ws.forwardDone = true;
         return loss;
     }
 
     private void back(Params params, Workspace ws, Grads grads, float[] dH, float[] dhT, float[] dX, float[] dh0) {
+        if (ws.classInputs != null) ws.dUT(shape.input() * shape.hidden());
+        ws.params = params;
+        ws.grads = grads;
+        ws.dH = dH;
+        ws.dhT = dhT;
+        ws.dX = dX;
+        ws.dh0 = dh0;
+        try {
+            workers.run(ws.backwardJob);
+        } finally {
+            ws.clearCallArguments();
+        }
+    }
+
+    /** How one step of the recurrence is shared among the workers. */
+    private enum StepSplit { BATCH, ROWS, SINGLE }
+
+    private StepSplit stepSplit(int batch) {
+        int n = workers.size();
+        if (n == 1) return StepSplit.SINGLE;
+        if (batch >= n) return StepSplit.BATCH;
+        return shape.hidden() >= splitHiddenMin ? StepSplit.ROWS : StepSplit.SINGLE;
+    }
+
+    /** Start of slice w of [0, total) among n workers: contiguous, sizes differ by at most one. */
+    private static int lo(int w, int n, int total) { return (int) ((long) total * w / n); }
+
+    private void forwardWorker(Workspace ws, int w) {
+        final int nw = workers.size();
         final int B = ws.batch, H = shape.hidden(), I = shape.input(), O = shape.output();
         final int bh = B * H, steps = ws.steps;
-        final float[] p = params.data(), g = grads.data();
-        final Kernels k = kernels;
-        final float[] x = ws.denseInputs;
+        final float[] p = ws.params.data(), x = ws.denseInputs, out = ws.outputs != null ? ws.outputs : ws.dy;
         final int[] xi = ws.classInputs;
-        float[] dUT = xi != null ? ws.dUT(I * H) : null;
+        final boolean head = ws.hasLossHead;
+        final Kernels k = kernels;
+        final StepSplit split = stepSplit(B);
+        final int wOff = shape.wOffset();
+        final float[] pre = ws.work, hs = ws.hs;
+        double loss = 0;
 
-        // delta_{T+1} = 0; the first block processed (the last in time) starts from it.
+        for (int t0 = 0; t0 < steps; t0 += ws.block) {
+            final int n = Math.min(ws.block, steps - t0);
+            final int rows = n * B;
+            // Training keeps all states (h_t at t*bh); inference reuses one block of states, the
+            // previous block's last state moved to the front (all workers are past the barrier
+            // that ended the previous block, so nobody still reads it).
+            final int base = ws.training ? t0 * bh : 0;
+            if (!ws.training && t0 > 0 && w == 0) System.arraycopy(hs, ws.block * bh, hs, 0, bh);
+            if (!ws.training && t0 > 0) workers.barrier(w);
+
+            // 1. Input projection for the block, rows split: pre = U x_t + b.
+            int r0 = lo(w, nw, rows), r1 = lo(w + 1, nw, rows);
+            Arrays.fill(pre, r0 * H, r1 * H, 0f);
+            k.addRowVector(r1 - r0, H, p, shape.bOffset(), pre, r0 * H, H);
+            if (x != null) {
+                k.gemmNT(r1 - r0, H, I, x, (t0 * B + r0) * I, I, p, shape.uOffset(), I, pre, r0 * H, H);
+            } else {
+                for (int r = r0; r < r1; r++) k.addRowVector(1, H, ws.uT, xi[t0 * B + r] * H, pre, r * H, H);
+            }
+            workers.barrier(w);
+
+            // 2. The recurrence: h_t = act(pre_t + W h_{t-1}).
+            switch (split) {
+                case SINGLE -> {
+                    if (w == 0) {
+                        for (int s = 0; s < n; s++) {
+                            k.recurrentForward(activation, B, H, p, wOff, hs, base + s * bh, pre, s * bh,
+                                    hs, base + (s + 1) * bh);
+                        }
+                    }
+                }
+                case BATCH -> {
+                    int b0 = lo(w, nw, B), b1 = lo(w + 1, nw, B);
+                    for (int s = 0; s < n; s++) {
+                        k.recurrentForward(activation, b1 - b0, H, p, wOff, hs, base + s * bh + b0 * H, pre,
+                                s * bh + b0 * H, hs, base + (s + 1) * bh + b0 * H);
+                    }
+                }
+                case ROWS -> {
+                    // each worker owns rows [i0, i1) of W (its share stays in its own cache)
+                    int i0 = lo(w, nw, H), i1 = lo(w + 1, nw, H);
+                    for (int s = 0; s < n; s++) {
+                        for (int r = 0; r < B; r++) {
+                            int a = s * bh + r * H + i0;
+                            k.gemv(i1 - i0, H, p, wOff + i0 * H, H, hs, base + s * bh + r * H, pre, a);
+                            k.activate(activation, i1 - i0, pre, a, hs, base + (s + 1) * bh + r * H + i0);
+                        }
+                        workers.barrier(w);
+                    }
+                }
+            }
+            workers.barrier(w);
+
+            // 3. Output projection (o_t = V h_t + c) and the loss for the block, rows split.
+            if (head || ws.outputs != null) {
+                int outOff = (ws.outputs != null || ws.training ? t0 * B * O : 0) + r0 * O;
+                Arrays.fill(out, outOff, outOff + (r1 - r0) * O, 0f);
+                k.addRowVector(r1 - r0, O, p, shape.cOffset(), out, outOff, O);
+                k.gemmNT(r1 - r0, O, H, hs, base + bh + r0 * H, H, p, shape.vOffset(), H, out, outOff, O);
+                if (head) {
+                    // dy = dL/do overwrites the outputs (kept for backward in a training workspace)
+                    loss += ws.classTargets != null
+                            ? k.softmaxCrossEntropy(r1 - r0, O, out, outOff, ws.classTargets, t0 * B + r0, ws.dy, outOff)
+                            : k.squaredError(r1 - r0, O, out, outOff, ws.floatTargets, (t0 * B + r0) * O, ws.dy, outOff);
+                }
+            }
+            workers.barrier(w);
+        }
+        ws.partialLoss[w] = loss;
+    }
+
+    private void backwardWorker(Workspace ws, int w) {
+        final int nw = workers.size();
+        final int B = ws.batch, H = shape.hidden(), I = shape.input(), O = shape.output();
+        final int bh = B * H, steps = ws.steps;
+        final float[] p = ws.params.data(), g = ws.grads.data();
+        final float[] x = ws.denseInputs, dH = ws.dH, dhT = ws.dhT, dX = ws.dX, dh0 = ws.dh0;
+        final int[] xi = ws.classInputs;
+        final Kernels k = kernels;
+        final StepSplit split = stepSplit(B);
+        final int wOff = shape.wOffset();
+        final float[] gAbove = ws.work, delta = ws.delta, hs = ws.hs;
+        // this worker's slices of the hidden units, the outputs and the batch
+        final int i0 = lo(w, nw, H), i1 = lo(w + 1, nw, H);
+        final int o0 = lo(w, nw, O), o1 = lo(w + 1, nw, O);
+        final int b0 = lo(w, nw, B), b1 = lo(w + 1, nw, B);
+
+        // delta_{T+1} = 0: the first block processed (the last in time) starts from zeros.
         float[] deltaNext = ws.zeros;
         int deltaNextOff = 0;
-
-        int lastBlock = (steps - 1) / ws.block * ws.block;
+        final int lastBlock = (steps - 1) / ws.block * ws.block;
         for (int t0 = lastBlock; t0 >= 0; t0 -= ws.block) {
             final int n = Math.min(ws.block, steps - t0);
             final int rows = n * B;
-            final int hsBlock = t0 * bh;           // h_{t0} .. h_{t0+n-1}: the previous states
-            final int hsOut = hsBlock + bh;        // h_{t0+1} .. h_{t0+n}: this block's states
+            final int hsPrev = t0 * bh;        // h_{t0} .. h_{t0+n-1}
+            final int hsCur = hsPrev + bh;     // h_{t0+1} .. h_{t0+n}
+            final int r0 = lo(w, nw, rows), r1 = lo(w + 1, nw, rows);
 
-            // 1. The gradient reaching each h_t from above: V^T dy_t and/or the caller's dL/dh_t.
-            float[] gAbove = ws.work;
-            if (dH != null) System.arraycopy(dH, t0 * bh, gAbove, 0, rows * H);
-            else Arrays.fill(gAbove, 0, rows * H, 0f);
+            // 1. The gradient reaching each h_t from above (V^T dy_t and/or the caller's dL/dh_t),
+            //    rows split; and the output layer's time sums dV, dc, split by output unit.
+            if (dH != null) System.arraycopy(dH, t0 * bh + r0 * H, gAbove, r0 * H, (r1 - r0) * H);
+            else Arrays.fill(gAbove, r0 * H, r1 * H, 0f);
             if (ws.hasLossHead) {
                 int dyOff = t0 * B * O;
-                k.gemmNN(rows, H, O, ws.dy, dyOff, O, p, shape.vOffset(), H, gAbove, 0, H);
-                k.gemmTN(O, H, rows, ws.dy, dyOff, O, ws.hs, hsOut, H, g, shape.vOffset(), H);
-                k.addColumnSums(rows, O, ws.dy, dyOff, O, g, shape.cOffset());
+                k.gemmNN(r1 - r0, H, O, ws.dy, dyOff + r0 * O, O, p, shape.vOffset(), H, gAbove, r0 * H, H);
+                k.gemmTN(o1 - o0, H, rows, ws.dy, dyOff + o0, O, hs, hsCur, H, g, shape.vOffset() + o0 * H, H);
+                k.addColumnSums(rows, o1 - o0, ws.dy, dyOff + o0, O, g, shape.cOffset() + o0);
             }
             if (t0 + n == steps && dhT != null) {
-                for (int j = 0; j < bh; j++) gAbove[(n - 1) * bh + j] += dhT[j];
+                // dL/dh_T from a later chunk joins the last step's gradient
+                int last = (n - 1) * B;
+                for (int r = Math.max(r0, last); r < r1; r++) {
+                    for (int j = 0; j < H; j++) gAbove[r * H + j] += dhT[(r - last) * H + j];
+                }
             }
+            workers.barrier(w);
 
             // 2. The recurrence backwards: delta_t = act'(h_t) * (g_t + W^T delta_{t+1}).
-            for (int s = n - 1; s >= 0; s--) {
-                k.recurrentBackward(activation, B, H, p, shape.wOffset(), deltaNext, deltaNextOff, gAbove, s * bh,
-                        ws.hs, hsOut + s * bh, ws.delta, s * bh);
-                deltaNext = ws.delta;
-                deltaNextOff = s * bh;
+            switch (split) {
+                case SINGLE -> {
+                    if (w == 0) {
+                        for (int s = n - 1; s >= 0; s--) {
+                            k.recurrentBackward(activation, B, H, p, wOff, deltaNext, deltaNextOff, gAbove, s * bh,
+                                    hs, hsCur + s * bh, delta, s * bh);
+                            deltaNext = delta;
+                            deltaNextOff = s * bh;
+                        }
+                    }
+                }
+                case BATCH -> {
+                    for (int s = n - 1; s >= 0; s--) {
+                        k.recurrentBackward(activation, b1 - b0, H, p, wOff, deltaNext, deltaNextOff + b0 * H,
+                                gAbove, s * bh + b0 * H, hs, hsCur + s * bh + b0 * H, delta, s * bh + b0 * H);
+                        deltaNext = delta;
+                        deltaNextOff = s * bh;
+                    }
+                }
+                case ROWS -> {
+                    // each worker owns columns [i0, i1) of W: delta_t[i0..i1) needs all of delta_{t+1}
+                    for (int s = n - 1; s >= 0; s--) {
+                        for (int r = 0; r < B; r++) {
+                            int d = s * bh + r * H + i0;
+                            System.arraycopy(gAbove, d, delta, d, i1 - i0);
+                            k.gemvT(H, i1 - i0, p, wOff + i0, H, deltaNext, deltaNextOff + r * H, delta, d);
+                            k.multiplyByDerivative(activation, i1 - i0, hs, hsCur + s * bh + r * H + i0, delta, d);
+                        }
+                        deltaNext = delta;
+                        deltaNextOff = s * bh;
+                        workers.barrier(w);
+                    }
+                }
             }
+            workers.barrier(w);
 
-            // 3. Time sums over the block as matrix products.
-            k.gemmTN(H, H, rows, ws.delta, 0, H, ws.hs, hsBlock, H, g, shape.wOffset(), H);
-            k.addColumnSums(rows, H, ws.delta, 0, H, g, shape.bOffset());
+            // 3. The block's time sums as matrix products, split by hidden unit (rows of dW, dU).
+            k.gemmTN(i1 - i0, H, rows, delta, i0, H, hs, hsPrev, H, g, wOff + i0 * H, H);
+            k.addColumnSums(rows, i1 - i0, delta, i0, H, g, shape.bOffset() + i0);
             if (x != null) {
-                k.gemmTN(H, I, rows, ws.delta, 0, H, x, t0 * B * I, I, g, shape.uOffset(), I);
-                if (dX != null) k.gemmNN(rows, I, H, ws.delta, 0, H, p, shape.uOffset(), I, dX, t0 * B * I, I);
+                k.gemmTN(i1 - i0, I, rows, delta, i0, H, x, t0 * B * I, I, g, shape.uOffset() + i0 * I, I);
+                if (dX != null) {
+                    k.gemmNN(r1 - r0, I, H, delta, r0 * H, H, p, shape.uOffset(), I, dX, (t0 * B + r0) * I, I);
+                }
             } else {
-                for (int r = 0; r < rows; r++) k.addRowVector(1, H, ws.delta, r * H, dUT, xi[t0 * B + r] * H, H);
+                for (int r = 0; r < rows; r++) {
+                    k.addRowVector(1, i1 - i0, delta, r * H + i0, ws.dUT, xi[t0 * B + r] * H + i0, H);
+                }
             }
-
-            // delta at this block's first step is delta_{t+1} for the block before it.
-            System.arraycopy(ws.delta, 0, ws.deltaCarry, 0, bh);
+            // delta at this block's first step is delta_{t+1} for the block before it
+            int c0 = lo(w, nw, bh), c1 = lo(w + 1, nw, bh);
+            System.arraycopy(delta, c0, ws.deltaCarry, c0, c1 - c0);
             deltaNext = ws.deltaCarry;
             deltaNextOff = 0;
+            workers.barrier(w);
         }
 
-        // dL/dh_0 = W^T delta_1.
+        // dL/dh_0 = W^T delta_1, split by hidden unit; fold dU^T (class inputs) into dU.
         if (dh0 != null) {
-            Arrays.fill(dh0, 0f);
-            k.gemmNN(B, H, H, ws.deltaCarry, 0, H, p, shape.wOffset(), H, dh0, 0, H);
+            for (int r = 0; r < B; r++) Arrays.fill(dh0, r * H + i0, r * H + i1, 0f);
+            k.gemmNN(B, i1 - i0, H, ws.deltaCarry, 0, H, p, wOff + i0, H, dh0, i0, H);
         }
-        if (dUT != null) {
+        if (xi != null) {
             int u = shape.uOffset();
-            for (int c = 0; c < I; c++) {
-                for (int i = 0; i < H; i++) g[u + i * I + c] += dUT[c * H + i];
+            for (int i = i0; i < i1; i++) {
+                for (int c = 0; c < I; c++) g[u + i * I + c] += ws.dUT[c * H + i];
             }
         }
     }
 
-    private float[] transposeU(float[] p, Workspace ws) {
+    private void transposeU(float[] p, Workspace ws) {
         int H = shape.hidden(), I = shape.input(), u = shape.uOffset();
         float[] uT = ws.uT(I * H);
         for (int i = 0; i < H; i++) {
             for (int c = 0; c < I; c++) uT[c * H + i] = p[u + i * I + c];
         }
-        return uT;
     }
 
     // ---------------------------------------------------------------- checks, once per call
@@ -406,8 +557,8 @@ public final class Rnn implements AutoCloseable {
         if (dh0 != null) Checks.length("dh0", dh0, bh, "batch*hidden");
     }
 
-    /** Nothing to release yet beyond the engine itself; kept AutoCloseable for worker threads. */
-    @Override public void close() {}
+    /** Stops the worker threads; the engine cannot run calls afterwards. */
+    @Override public void close() { workers.close(); }
 
     /** Engine settings. */
     public static final class Builder {
@@ -416,6 +567,8 @@ public final class Rnn implements AutoCloseable {
         private KernelChoice choice;
         private Kernels kernels;
         private boolean checkFinite;
+        private int threads = 1;
+        private int splitHiddenMin = Integer.getInteger("recur.splitHidden", DEFAULT_SPLIT_HIDDEN);
 
         private Builder(Shape shape) {
             if (shape == null) throw new IllegalArgumentException("shape is null, expected a Shape(input, hidden, output)");
@@ -447,6 +600,26 @@ public final class Rnn implements AutoCloseable {
         /** Check inputs, targets, h0 and dH for NaN/Inf on every call (off by default: it costs a pass). */
         public Builder checkFinite(boolean on) {
             this.checkFinite = on;
+            return this;
+        }
+
+        /**
+         * Threads per call (the calling thread plus {@code n - 1} pool threads owned by the
+         * engine; default 1). Work is split over the batch and over rows of the hoisted
+         * products; with B smaller than n, one step of the recurrence is split by rows of W
+         * when H is at least the split threshold.
+         */
+        public Builder threads(int n) {
+            Checks.positive("threads", n);
+            if (n > 1024) throw new IllegalArgumentException("threads = " + n + ", expected at most 1024");
+            this.threads = n;
+            return this;
+        }
+
+        /** Smallest H at which a step is split among threads when B < threads (tests, tuning). */
+        public Builder splitHiddenMin(int h) {
+            Checks.positive("splitHiddenMin", h);
+            this.splitHiddenMin = h;
             return this;
         }
 

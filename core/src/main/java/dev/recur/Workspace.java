@@ -43,6 +43,20 @@ public final class Workspace {
     /** I*H: dU transposed for class inputs, folded into Grads at the end of backward. */
     float[] dUT;
 
+    /** Workers of the engine that made this workspace; per-worker partial losses. */
+    final int workers;
+    final double[] partialLoss;
+    /** The engine's two jobs bound to this workspace, made once (no allocation per call). */
+    Workers.Job forwardJob, backwardJob;
+
+    // The arguments of the call in flight (read by every worker).
+    Params params;
+    Grads grads;
+    int[] classTargets;
+    float[] floatTargets;
+    float[] outputs;
+    float[] dH, dhT, dX, dh0;
+
     // What the last forward pass left for backward.
     int steps;
     boolean hasLossHead;
@@ -53,7 +67,9 @@ public final class Workspace {
     /** Offset of the final state in hs. */
     int finalOffset;
 
-    Workspace(Shape shape, int batch, int capacity, boolean training, int block) {
+    Workspace(Shape shape, int batch, int capacity, boolean training, int block, int workers) {
+        this.workers = workers;
+        this.partialLoss = new double[workers];
         this.shape = shape;
         this.batch = batch;
         this.capacity = capacity;
@@ -120,6 +136,16 @@ public final class Workspace {
 
     private void requireTraining(String what) {
         if (!training) throw new IllegalStateException(what + " needs a training workspace; this one was made for inference");
+    }
+
+    /** Drops the references to the caller's arrays that only one call needs. */
+    void clearCallArguments() {
+        params = null;
+        grads = null;
+        classTargets = null;
+        floatTargets = null;
+        outputs = null;
+        dH = dhT = dX = dh0 = null;
     }
 
     void clearForward() {

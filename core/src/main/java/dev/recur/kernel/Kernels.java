@@ -48,6 +48,22 @@ public interface Kernels {
     void addRowVector(int m, int n, float[] x, int xOff, float[] c, int cOff, int ldc);
 
     /**
+     * {@code y[i] = act(x[i])} for n elements (x and y may be the same region). The driver uses
+     * it with {@link #gemv} when it splits one step's rows among threads.
+     */
+    default void activate(Activation act, int n, float[] x, int xOff, float[] y, int yOff) {
+        for (int i = 0; i < n; i++) y[yOff + i] = act.apply(x[xOff + i]);
+    }
+
+    /**
+     * {@code delta[i] *= act'(h[i])}, act' from the output, for n elements. The driver uses it
+     * with {@link #gemvT} when it splits one backward step's columns among threads.
+     */
+    default void multiplyByDerivative(Activation act, int n, float[] h, int hOff, float[] delta, int deltaOff) {
+        for (int i = 0; i < n; i++) delta[deltaOff + i] *= act.derivativeFromOutput(h[hOff + i]);
+    }
+
+    /**
      * One forward step of the recurrence for {@code batch} independent rows:
      * {@code hOut[r] = act(pre[r] + W hPrev[r])}, where W is h x h at {@code wOff} (leading
      * dimension h), and rows of hPrev, pre and hOut are h apart. {@code pre} is read only.
