@@ -2,7 +2,8 @@
  * recur's compute core: the Elman-RNN model, exact BPTT and its kernels.
  *
  * <p>Exported: {@code dev.recur} (shapes, parameters, the engine), {@code dev.recur.kernel}
- * (the kernel surface and its lookup), {@code dev.recur.optim} (optimisers and clipping).
+ * (the kernel surface and its lookup), {@code dev.recur.optim} (optimisers and clipping),
+ * {@code dev.recur.gradflow} (gradient-flow measurements).
  * The vector module is optional ({@code requires static}): without it the lookup falls back to
  * the scalar kernels.
  */
@@ -13,4 +14,5 @@ module dev.recur.core {
     exports dev.recur;
     exports dev.recur.kernel;
     exports dev.recur.optim;
+    exports dev.recur.gradflow;
 }

@@ -1,0 +1,704 @@
+package dev.recur.kernel;
+
+import dev.recur.Activation;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The {@link Kernels} on {@code jdk.incubator.vector}, written for the preferred float species
+ * (8 lanes with AVX2, 16 with AVX-512; nothing here assumes a lane count). Every loop is a
+ * full-width body and a masked tail (a scalar tail in relu and in softmax's exp, where that
+ * changes no determinism guarantee), so no size is special.
+ *
+ * <p>Two families of products, each with ONE fixed sequence of operations per output element,
+ * whatever tile the element happens to be computed in:
+ * <ul>
+ *   <li><b>Dot-product form</b> ({@link #gemv}, {@link #gemmNT}, {@link #recurrentForward}):
+ *   one vector accumulator per output element, starting at zero, {@code acc = fma(a, b, acc)}
+ *   over the full chunks of the reduction in order, then one masked chunk for the tail, then
+ *   {@link #sumLanes} (a fixed tree order), then one add into the output. A tile computes several
+ *   elements at once only to share loads and to have independent FMA chains in flight.</li>
+ *   <li><b>Axpy / outer-product form</b> ({@link #gemvT}, {@link #gemmNN}, {@link #gemmTN},
+ *   {@link #recurrentBackward}): the output element itself is the accumulator,
+ *   {@code c = fma(a_p, b_p, c)} for p in order. Register tiles hold a block of C across the
+ *   whole reduction, the one-row path keeps it in memory (L1) between passes; both give the
+ *   same bits, since storing and reloading a float is exact.</li>
+ * </ul>
+ * So the result for an element never depends on which other rows are in the call (the
+ * determinism rule of {@link Kernels}). We avoid {@code reduceLanes(ADD)} and the lanewise
+ * {@code EXP}/{@code TANH} operators on purpose: their results are allowed to differ between
+ * the interpreter, C1 and C2 (reduction order; SVML versus {@code Math}), so a row computed
+ * before the JIT kicked in could differ from the same row computed after. Everything here is
+ * built from correctly rounded lanewise operations (add, mul, fma, div, compare, blend, bit
+ * casts), which give the same bits in every tier.
+ *
+ * <p>Element-wise passes ({@link #activate}, the activation inside {@link #recurrentForward})
+ * give an element the same arithmetic wherever it sits in a call, so a row activated in two
+ * pieces equals the row activated at once, and gemv + activate equals recurrentForward bit for
+ * bit (the driver uses both when it splits a step among threads). The derivative pass is the
+ * scalar formula's float operations and so matches {@link ScalarKernels} exactly; so do
+ * {@link #addColumnSums}, {@link #addRowVector} and the {@code dy} of {@link #squaredError}.
+ *
+ * <p>Nothing here allocates once compiled by C2: vectors are locals that C2 scalar-replaces,
+ * masks are made inside the method that uses them (never passed to a method that might not be
+ * inlined), the vector helpers (exp, tanh) are called from one hot loop site only (see
+ * {@link #tanhRow}), and all scratch is the caller's output. (The interpreter and C1 do
+ * allocate vector objects during warm-up; that is the Vector API, not this class.)
+ */
+public final class VectorKernels implements Kernels {
+
+    public static final VectorKernels INSTANCE = new VectorKernels();
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> SD = S.withLanes(double.class);
+    private static final int L = S.length();
+
+    private VectorKernels() {}
+
+    /** Lanes of the float species these kernels use (8 with AVX2). */
+    public static int lanes() { return L; }
+
+    @Override public String name() { return "vector"; }
+
+    // ---------------------------------------------------------------------------------------
+    // Dot-product family: y += A x, C += A B^T, the forward recurrence.
+    // ---------------------------------------------------------------------------------------
+
+    @Override
+    public void gemv(int m, int n, float[] a, int aOff, int lda, float[] x, int xOff, float[] y, int yOff) {
+        // y^T += x^T A^T: one "A row" (x) against m "B rows" (the rows of A).
+        dotRow(m, n, x, xOff, a, aOff, lda, y, yOff);
+    }
+
+    @Override
+    public void gemmNT(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                       float[] c, int cOff, int ldc) {
+        int i = 0;
+        // 4 rows of A x 2 rows of B: 8 independent accumulators (two FMA pipes x 4 cycles of
+        // latency on Zen3) and 6 loads per 8 FMAs; B (the large operand, W or V) is streamed
+        // once per 4 rows of A instead of once per row.
+        for (; i + 4 <= m; i += 4) {
+            int ai = aOff + i * lda, ci = cOff + i * ldc;
+            int j = 0;
+            for (; j + 2 <= n; j += 2) dot4x2(k, a, ai, lda, b, bOff + j * ldb, ldb, c, ci + j, ldc);
+            if (j < n) dot4x1(k, a, ai, lda, b, bOff + j * ldb, c, ci + j, ldc);
+        }
+        for (; i < m; i++) dotRow(n, k, a, aOff + i * lda, b, bOff, ldb, c, cOff + i * ldc);
+    }
+
+    @Override
+    public void recurrentForward(Activation act, int batch, int h, float[] w, int wOff,
+                                 float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] hOut, int hOutOff) {
+        // hOut = pre, then hOut += hPrev W^T (dot-product family: one rounding of pre + dot),
+        // then the activation in place while the rows are still in L1.
+        System.arraycopy(pre, preOff, hOut, hOutOff, batch * h);
+        gemmNT(batch, h, h, hPrev, hPrevOff, h, w, wOff, h, hOut, hOutOff, h);
+        for (int r = 0; r < batch; r++) activateRow(act, h, hOut, hOutOff + r * h);
+    }
+
+    /**
+     * {@code c[cOff + j] += dot(a[aOff..], b row j)} for j < nb: one row of the dot family.
+     * Four rows of B per pass share the loads of the A chunk (the GEMV shape: 5 loads per 4
+     * FMAs, four chains in flight); the last nb % 4 rows go one at a time with the same sequence.
+     */
+    private static void dotRow(int nb, int k, float[] a, int aOff, float[] b, int bOff, int ldb,
+                               float[] c, int cOff) {
+        int j = 0;
+        for (; j + 4 <= nb; j += 4) dot1x4(k, a, aOff, b, bOff + j * ldb, ldb, c, cOff + j);
+        for (; j < nb; j++) dot1x1(k, a, aOff, b, bOff + j * ldb, c, cOff + j);
+    }
+
+    private static void dot4x2(int k, float[] a, int a0, int lda, float[] b, int b0, int ldb,
+                               float[] c, int c0, int ldc) {
+        int a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, b1 = b0 + ldb;
+        FloatVector s00 = FloatVector.zero(S), s01 = s00, s10 = s00, s11 = s00,
+                s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+        int kFull = S.loopBound(k);
+        for (int p = 0; p < kFull; p += L) {
+            FloatVector vb0 = FloatVector.fromArray(S, b, b0 + p);
+            FloatVector vb1 = FloatVector.fromArray(S, b, b1 + p);
+            FloatVector va = FloatVector.fromArray(S, a, a0 + p);
+            s00 = va.fma(vb0, s00); s01 = va.fma(vb1, s01);
+            va = FloatVector.fromArray(S, a, a1 + p);
+            s10 = va.fma(vb0, s10); s11 = va.fma(vb1, s11);
+            va = FloatVector.fromArray(S, a, a2 + p);
+            s20 = va.fma(vb0, s20); s21 = va.fma(vb1, s21);
+            va = FloatVector.fromArray(S, a, a3 + p);
+            s30 = va.fma(vb0, s30); s31 = va.fma(vb1, s31);
+        }
+        if (kFull < k) {
+            VectorMask<Float> m = S.indexInRange(kFull, k);
+            FloatVector vb0 = FloatVector.fromArray(S, b, b0 + kFull, m);
+            FloatVector vb1 = FloatVector.fromArray(S, b, b1 + kFull, m);
+            FloatVector va = FloatVector.fromArray(S, a, a0 + kFull, m);
+            s00 = va.fma(vb0, s00); s01 = va.fma(vb1, s01);
+            va = FloatVector.fromArray(S, a, a1 + kFull, m);
+            s10 = va.fma(vb0, s10); s11 = va.fma(vb1, s11);
+            va = FloatVector.fromArray(S, a, a2 + kFull, m);
+            s20 = va.fma(vb0, s20); s21 = va.fma(vb1, s21);
+            va = FloatVector.fromArray(S, a, a3 + kFull, m);
+            s30 = va.fma(vb0, s30); s31 = va.fma(vb1, s31);
+        }
+        c[c0] += sumLanes(s00);
+        c[c0 + 1] += sumLanes(s01);
+        c[c0 + ldc] += sumLanes(s10);
+        c[c0 + ldc + 1] += sumLanes(s11);
+        c[c0 + 2 * ldc] += sumLanes(s20);
+        c[c0 + 2 * ldc + 1] += sumLanes(s21);
+        c[c0 + 3 * ldc] += sumLanes(s30);
+        c[c0 + 3 * ldc + 1] += sumLanes(s31);
+    }
+
+    private static void dot4x1(int k, float[] a, int a0, int lda, float[] b, int b0,
+                               float[] c, int c0, int ldc) {
+        int a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        int kFull = S.loopBound(k);
+        for (int p = 0; p < kFull; p += L) {
+            FloatVector vb = FloatVector.fromArray(S, b, b0 + p);
+            s0 = FloatVector.fromArray(S, a, a0 + p).fma(vb, s0);
+            s1 = FloatVector.fromArray(S, a, a1 + p).fma(vb, s1);
+            s2 = FloatVector.fromArray(S, a, a2 + p).fma(vb, s2);
+            s3 = FloatVector.fromArray(S, a, a3 + p).fma(vb, s3);
+        }
+        if (kFull < k) {
+            VectorMask<Float> m = S.indexInRange(kFull, k);
+            FloatVector vb = FloatVector.fromArray(S, b, b0 + kFull, m);
+            s0 = FloatVector.fromArray(S, a, a0 + kFull, m).fma(vb, s0);
+            s1 = FloatVector.fromArray(S, a, a1 + kFull, m).fma(vb, s1);
+            s2 = FloatVector.fromArray(S, a, a2 + kFull, m).fma(vb, s2);
+            s3 = FloatVector.fromArray(S, a, a3 + kFull, m).fma(vb, s3);
+        }
+        c[c0] += sumLanes(s0);
+        c[c0 + ldc] += sumLanes(s1);
+        c[c0 + 2 * ldc] += sumLanes(s2);
+        c[c0 + 3 * ldc] += sumLanes(s3);
+    }
+
+    private static void dot1x4(int k, float[] a, int a0, float[] b, int b0, int ldb, float[] c, int c0) {
+        int b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        int kFull = S.loopBound(k);
+        for (int p = 0; p < kFull; p += L) {
+            FloatVector va = FloatVector.fromArray(S, a, a0 + p);
+            s0 = va.fma(FloatVector.fromArray(S, b, b0 + p), s0);
+            s1 = va.fma(FloatVector.fromArray(S, b, b1 + p), s1);
+            s2 = va.fma(FloatVector.fromArray(S, b, b2 + p), s2);
+            s3 = va.fma(FloatVector.fromArray(S, b, b3 + p), s3);
+        }
+        if (kFull < k) {
+            VectorMask<Float> m = S.indexInRange(kFull, k);
+            FloatVector va = FloatVector.fromArray(S, a, a0 + kFull, m);
+            s0 = va.fma(FloatVector.fromArray(S, b, b0 + kFull, m), s0);
+            s1 = va.fma(FloatVector.fromArray(S, b, b1 + kFull, m), s1);
+            s2 = va.fma(FloatVector.fromArray(S, b, b2 + kFull, m), s2);
+            s3 = va.fma(FloatVector.fromArray(S, b, b3 + kFull, m), s3);
+        }
+        c[c0] += sumLanes(s0);
+        c[c0 + 1] += sumLanes(s1);
+        c[c0 + 2] += sumLanes(s2);
+        c[c0 + 3] += sumLanes(s3);
+    }
+
+    private static void dot1x1(int k, float[] a, int a0, float[] b, int b0, float[] c, int c0) {
+        FloatVector s = FloatVector.zero(S);
+        int kFull = S.loopBound(k);
+        for (int p = 0; p < kFull; p += L) {
+            s = FloatVector.fromArray(S, a, a0 + p).fma(FloatVector.fromArray(S, b, b0 + p), s);
+        }
+        if (kFull < k) {
+            VectorMask<Float> m = S.indexInRange(kFull, k);
+            s = FloatVector.fromArray(S, a, a0 + kFull, m).fma(FloatVector.fromArray(S, b, b0 + kFull, m), s);
+        }
+        c[c0] += sumLanes(s);
+    }
+
+    /**
+     * The lanes of {@code v} summed in a fixed tree order (lane i + lane i + L/2, then the same
+     * on the halves, ...), with shuffles precomputed for this species. Used instead of
+     * {@code reduceLanes(ADD)}, whose order is unspecified (the interpreter and C2 may differ),
+     * and instead of L calls to {@code lane(i)}, which measured twice as slow in GEMV. Called
+     * once per output element, never inside a reduction loop.
+     */
+    static float sumLanes(FloatVector v) {
+        for (VectorShuffle<Float> s : FOLD) v = v.add(v.rearrange(s));
+        return v.lane(0);
+    }
+
+    /** FOLD[s] moves lane i + L / 2^(s+1) to lane i (log2 L steps). */
+    private static final VectorShuffle<Float>[] FOLD = folds();
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] folds() {
+        VectorShuffle<Float>[] f = new VectorShuffle[Integer.numberOfTrailingZeros(L)];
+        for (int s = 0, w = L / 2; s < f.length; s++, w /= 2) {
+            int shift = w;
+            f[s] = VectorShuffle.fromOp(S, i -> (i + shift) % L);
+        }
+        return f;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Axpy / outer-product family: y += A^T x, C += A B, C += A^T B, the backward recurrence.
+    // ---------------------------------------------------------------------------------------
+
+    @Override
+    public void gemvT(int m, int n, float[] a, int aOff, int lda, float[] x, int xOff, float[] y, int yOff) {
+        axpyRow(n, m, x, xOff, 1, a, aOff, lda, y, yOff);
+    }
+
+    @Override
+    public void gemmNN(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                       float[] c, int cOff, int ldc) {
+        // A(i, p) = a[aOff + i*lda + p]: step 1 along p, lda between rows.
+        outer(m, n, k, a, aOff, 1, lda, b, bOff, ldb, c, cOff, ldc);
+    }
+
+    @Override
+    public void gemmTN(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                       float[] c, int cOff, int ldc) {
+        // A^T(i, p) = a[aOff + p*lda + i]: lda along p, step 1 between rows of C.
+        outer(m, n, k, a, aOff, lda, 1, b, bOff, ldb, c, cOff, ldc);
+    }
+
+    @Override
+    public void recurrentBackward(Activation act, int batch, int h, float[] w, int wOff,
+                                  float[] deltaNext, int deltaNextOff, float[] g, int gOff,
+                                  float[] hCur, int hCurOff, float[] delta, int deltaOff) {
+        // delta = g, then delta += deltaNext W (row form of W^T deltaNext), then * act'(h).
+        System.arraycopy(g, gOff, delta, deltaOff, batch * h);
+        outer(batch, h, h, deltaNext, deltaNextOff, 1, h, w, wOff, h, delta, deltaOff, h);
+        for (int r = 0; r < batch; r++) derivRow(act, h, hCur, hCurOff + r * h, delta, deltaOff + r * h);
+    }
+
+    /** Rows of C per register tile. */
+    private static final int MR = 4;
+    /** Reduction steps per cache block: keeps the tile's A column block (KC lines) in L1. */
+    private static final int KC = 256;
+
+    /**
+     * {@code C(i, j) += sum_p A(i, p) B(p, j)} with A(i, p) at {@code a[aOff + p*aPs + i*aRs]}.
+     * Full groups of MR rows go through register tiles (4 rows x 3 vectors, then 4 x 1, then
+     * 4 x 1 masked); leftover rows go through {@link #axpyRow}. Both do {@code c = fma(a, b, c)}
+     * in p order per element, so the result is the same bits whichever path a row takes, and
+     * the K blocking changes nothing either (C is stored and reloaded exactly).
+     */
+    private static void outer(int m, int n, int k, float[] a, int aOff, int aPs, int aRs,
+                              float[] b, int bOff, int ldb, float[] c, int cOff, int ldc) {
+        int mTiles = m - m % MR;
+        int n3 = n - n % (3 * L), nFull = S.loopBound(n);
+        for (int p0 = 0; p0 < k; p0 += KC) {
+            int kb = Math.min(KC, k - p0);
+            int aP = aOff + p0 * aPs, bP = bOff + p0 * ldb;
+            for (int i = 0; i < mTiles; i += MR) {
+                int ai = aP + i * aRs, ci = cOff + i * ldc;
+                int j = 0;
+                for (; j < n3; j += 3 * L) tile4x3(kb, a, ai, aPs, aRs, b, bP + j, ldb, c, ci + j, ldc);
+                for (; j < nFull; j += L) tile4x1(kb, a, ai, aPs, aRs, b, bP + j, ldb, c, ci + j, ldc);
+                if (j < n) tile4x1Masked(kb, n - j, a, ai, aPs, aRs, b, bP + j, ldb, c, ci + j, ldc);
+            }
+        }
+        for (int i = mTiles; i < m; i++) axpyRow(n, k, a, aOff + i * aRs, aPs, b, bOff, ldb, c, cOff + i * ldc);
+    }
+
+    /**
+     * A 4 x 3-vector tile of C held in 12 registers across kb steps: per step 3 loads of B,
+     * 4 broadcasts of A, 12 FMAs. 12 accumulators cover the FMA latency twice over, and the
+     * tile needs 12 + 3 + 1 of the 16 AVX2 registers.
+     */
+    private static void tile4x3(int kb, float[] a, int ai, int aPs, int aRs, float[] b, int bj, int ldb,
+                                float[] c, int c0, int ldc) {
+        int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+        FloatVector c00 = FloatVector.fromArray(S, c, c0), c01 = FloatVector.fromArray(S, c, c0 + L),
+                c02 = FloatVector.fromArray(S, c, c0 + 2 * L);
+        FloatVector c10 = FloatVector.fromArray(S, c, c1), c11 = FloatVector.fromArray(S, c, c1 + L),
+                c12 = FloatVector.fromArray(S, c, c1 + 2 * L);
+        FloatVector c20 = FloatVector.fromArray(S, c, c2), c21 = FloatVector.fromArray(S, c, c2 + L),
+                c22 = FloatVector.fromArray(S, c, c2 + 2 * L);
+        FloatVector c30 = FloatVector.fromArray(S, c, c3), c31 = FloatVector.fromArray(S, c, c3 + L),
+                c32 = FloatVector.fromArray(S, c, c3 + 2 * L);
+        for (int p = 0; p < kb; p++, ai += aPs, bj += ldb) {
+            FloatVector b0 = FloatVector.fromArray(S, b, bj);
+            FloatVector b1 = FloatVector.fromArray(S, b, bj + L);
+            FloatVector b2 = FloatVector.fromArray(S, b, bj + 2 * L);
+            FloatVector av = FloatVector.broadcast(S, a[ai]);
+            c00 = av.fma(b0, c00); c01 = av.fma(b1, c01); c02 = av.fma(b2, c02);
+            av = FloatVector.broadcast(S, a[ai + aRs]);
+            c10 = av.fma(b0, c10); c11 = av.fma(b1, c11); c12 = av.fma(b2, c12);
+            av = FloatVector.broadcast(S, a[ai + 2 * aRs]);
+            c20 = av.fma(b0, c20); c21 = av.fma(b1, c21); c22 = av.fma(b2, c22);
+            av = FloatVector.broadcast(S, a[ai + 3 * aRs]);
+            c30 = av.fma(b0, c30); c31 = av.fma(b1, c31); c32 = av.fma(b2, c32);
+        }
+        c00.intoArray(c, c0); c01.intoArray(c, c0 + L); c02.intoArray(c, c0 + 2 * L);
+        c10.intoArray(c, c1); c11.intoArray(c, c1 + L); c12.intoArray(c, c1 + 2 * L);
+        c20.intoArray(c, c2); c21.intoArray(c, c2 + L); c22.intoArray(c, c2 + 2 * L);
+        c30.intoArray(c, c3); c31.intoArray(c, c3 + L); c32.intoArray(c, c3 + 2 * L);
+    }
+
+    /** 4 rows x 1 vector: the column remainder of {@link #tile4x3} (4 chains in flight). */
+    private static void tile4x1(int kb, float[] a, int ai, int aPs, int aRs, float[] b, int bj, int ldb,
+                                float[] c, int c0, int ldc) {
+        int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+        FloatVector v0 = FloatVector.fromArray(S, c, c0), v1 = FloatVector.fromArray(S, c, c1),
+                v2 = FloatVector.fromArray(S, c, c2), v3 = FloatVector.fromArray(S, c, c3);
+        for (int p = 0; p < kb; p++, ai += aPs, bj += ldb) {
+            FloatVector bv = FloatVector.fromArray(S, b, bj);
+            v0 = FloatVector.broadcast(S, a[ai]).fma(bv, v0);
+            v1 = FloatVector.broadcast(S, a[ai + aRs]).fma(bv, v1);
+            v2 = FloatVector.broadcast(S, a[ai + 2 * aRs]).fma(bv, v2);
+            v3 = FloatVector.broadcast(S, a[ai + 3 * aRs]).fma(bv, v3);
+        }
+        v0.intoArray(c, c0); v1.intoArray(c, c1); v2.intoArray(c, c2); v3.intoArray(c, c3);
+    }
+
+    /** {@link #tile4x1} for the last {@code cols < L} columns: masked loads and stores. */
+    private static void tile4x1Masked(int kb, int cols, float[] a, int ai, int aPs, int aRs, float[] b, int bj,
+                                      int ldb, float[] c, int c0, int ldc) {
+        VectorMask<Float> m = S.indexInRange(0, cols);
+        int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+        FloatVector v0 = FloatVector.fromArray(S, c, c0, m), v1 = FloatVector.fromArray(S, c, c1, m),
+                v2 = FloatVector.fromArray(S, c, c2, m), v3 = FloatVector.fromArray(S, c, c3, m);
+        for (int p = 0; p < kb; p++, ai += aPs, bj += ldb) {
+            FloatVector bv = FloatVector.fromArray(S, b, bj, m);
+            v0 = FloatVector.broadcast(S, a[ai]).fma(bv, v0);
+            v1 = FloatVector.broadcast(S, a[ai + aRs]).fma(bv, v1);
+            v2 = FloatVector.broadcast(S, a[ai + 2 * aRs]).fma(bv, v2);
+            v3 = FloatVector.broadcast(S, a[ai + 3 * aRs]).fma(bv, v3);
+        }
+        v0.intoArray(c, c0, m); v1.intoArray(c, c1, m); v2.intoArray(c, c2, m); v3.intoArray(c, c3, m);
+    }
+
+    /**
+     * One row of the outer-product family: {@code c[cOff + j] += sum_p a[aOff + p*aPs] *
+     * b[bOff + p*ldb + j]}, axpy form. Four rows of B per pass over c: the row of c stays in L1
+     * and is loaded and stored once per 4 FMAs; consecutive chunks are independent, so the
+     * out-of-order core overlaps their FMA chains.
+     */
+    private static void axpyRow(int n, int k, float[] a, int aOff, int aPs, float[] b, int bOff, int ldb,
+                                float[] c, int cOff) {
+        int nFull = S.loopBound(n);
+        VectorMask<Float> tail = S.indexInRange(nFull, n);
+        int p = 0;
+        for (; p + 4 <= k; p += 4) {
+            int ap = aOff + p * aPs;
+            FloatVector x0 = FloatVector.broadcast(S, a[ap]);
+            FloatVector x1 = FloatVector.broadcast(S, a[ap + aPs]);
+            FloatVector x2 = FloatVector.broadcast(S, a[ap + 2 * aPs]);
+            FloatVector x3 = FloatVector.broadcast(S, a[ap + 3 * aPs]);
+            int b0 = bOff + p * ldb, b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
+            for (int j = 0; j < nFull; j += L) {
+                FloatVector y = FloatVector.fromArray(S, c, cOff + j);
+                y = x0.fma(FloatVector.fromArray(S, b, b0 + j), y);
+                y = x1.fma(FloatVector.fromArray(S, b, b1 + j), y);
+                y = x2.fma(FloatVector.fromArray(S, b, b2 + j), y);
+                y = x3.fma(FloatVector.fromArray(S, b, b3 + j), y);
+                y.intoArray(c, cOff + j);
+            }
+            if (nFull < n) {
+                FloatVector y = FloatVector.fromArray(S, c, cOff + nFull, tail);
+                y = x0.fma(FloatVector.fromArray(S, b, b0 + nFull, tail), y);
+                y = x1.fma(FloatVector.fromArray(S, b, b1 + nFull, tail), y);
+                y = x2.fma(FloatVector.fromArray(S, b, b2 + nFull, tail), y);
+                y = x3.fma(FloatVector.fromArray(S, b, b3 + nFull, tail), y);
+                y.intoArray(c, cOff + nFull, tail);
+            }
+        }
+        for (; p < k; p++) {
+            FloatVector x0 = FloatVector.broadcast(S, a[aOff + p * aPs]);
+            int b0 = bOff + p * ldb;
+            for (int j = 0; j < nFull; j += L) {
+                x0.fma(FloatVector.fromArray(S, b, b0 + j), FloatVector.fromArray(S, c, cOff + j))
+                        .intoArray(c, cOff + j);
+            }
+            if (nFull < n) {
+                x0.fma(FloatVector.fromArray(S, b, b0 + nFull, tail), FloatVector.fromArray(S, c, cOff + nFull, tail))
+                        .intoArray(c, cOff + nFull, tail);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Element-wise kernels.
+    // ---------------------------------------------------------------------------------------
+
+    @Override
+    public void addColumnSums(int m, int n, float[] a, int aOff, int lda, float[] y, int yOff) {
+        // Column blocks of 4 vectors held in registers while the rows stream past: y is read
+        // and written once, and each y[j] gets its adds in row order, exactly as the scalar
+        // loop does (so the two paths agree bit for bit).
+        int n4 = n - n % (4 * L), nFull = S.loopBound(n);
+        int j = 0;
+        for (; j < n4; j += 4 * L) {
+            FloatVector s0 = FloatVector.fromArray(S, y, yOff + j), s1 = FloatVector.fromArray(S, y, yOff + j + L),
+                    s2 = FloatVector.fromArray(S, y, yOff + j + 2 * L), s3 = FloatVector.fromArray(S, y, yOff + j + 3 * L);
+            for (int i = 0, r = aOff + j; i < m; i++, r += lda) {
+                s0 = s0.add(FloatVector.fromArray(S, a, r));
+                s1 = s1.add(FloatVector.fromArray(S, a, r + L));
+                s2 = s2.add(FloatVector.fromArray(S, a, r + 2 * L));
+                s3 = s3.add(FloatVector.fromArray(S, a, r + 3 * L));
+            }
+            s0.intoArray(y, yOff + j); s1.intoArray(y, yOff + j + L);
+            s2.intoArray(y, yOff + j + 2 * L); s3.intoArray(y, yOff + j + 3 * L);
+        }
+        for (; j < nFull; j += L) {
+            FloatVector s = FloatVector.fromArray(S, y, yOff + j);
+            for (int i = 0, r = aOff + j; i < m; i++, r += lda) s = s.add(FloatVector.fromArray(S, a, r));
+            s.intoArray(y, yOff + j);
+        }
+        if (j < n) {
+            VectorMask<Float> t = S.indexInRange(j, n);
+            FloatVector s = FloatVector.fromArray(S, y, yOff + j, t);
+            for (int i = 0, r = aOff + j; i < m; i++, r += lda) s = s.add(FloatVector.fromArray(S, a, r, t));
+            s.intoArray(y, yOff + j, t);
+        }
+    }
+
+    @Override
+    public void addRowVector(int m, int n, float[] x, int xOff, float[] c, int cOff, int ldc) {
+        int nFull = S.loopBound(n);
+        VectorMask<Float> t = S.indexInRange(nFull, n);
+        for (int i = 0, r = cOff; i < m; i++, r += ldc) {
+            for (int j = 0; j < nFull; j += L) {
+                FloatVector.fromArray(S, c, r + j).add(FloatVector.fromArray(S, x, xOff + j)).intoArray(c, r + j);
+            }
+            if (nFull < n) {
+                FloatVector.fromArray(S, c, r + nFull, t).add(FloatVector.fromArray(S, x, xOff + nFull, t))
+                        .intoArray(c, r + nFull, t);
+            }
+        }
+    }
+
+    @Override
+    public double softmaxCrossEntropy(int rows, int n, float[] logits, int lOff, int[] targets, int tOff,
+                                      float[] dy, int dyOff) {
+        int nFull = S.loopBound(n);
+        VectorMask<Float> t = S.indexInRange(nFull, n);
+        double loss = 0;
+        for (int r = 0; r < rows; r++) {
+            int z = lOff + r * n, d = dyOff + r * n;
+            // max: exact whatever the order, so reduceLanes is fine here
+            FloatVector mv = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            for (int j = 0; j < nFull; j += L) mv = mv.max(FloatVector.fromArray(S, logits, z + j));
+            if (nFull < n) mv = mv.lanewise(VectorOperators.MAX, FloatVector.fromArray(S, logits, z + nFull, t), t);
+            float max = mv.reduceLanes(VectorOperators.MAX);
+            int target = targets[tOff + r];
+            float zt = logits[z + target]; // read before dy (which may be the logits) is written
+            // exp(z - max) goes straight into dy (each element read before it is written, so
+            // dy may alias the logits); the sum in vector lanes, then lane order, then the tail
+            // in index order (scalar exp there, see the note above activateRow).
+            FloatVector sv = FloatVector.zero(S);
+            for (int j = 0; j < nFull; j += L) {
+                FloatVector e = exp(FloatVector.fromArray(S, logits, z + j).sub(max));
+                e.intoArray(dy, d + j);
+                sv = sv.add(e);
+            }
+            float sum = sumLanes(sv);
+            for (int j = nFull; j < n; j++) {
+                float e = (float) Math.exp(logits[z + j] - max);
+                dy[d + j] = e;
+                sum += e;
+            }
+            float logSum = (float) Math.log(sum);
+            loss += (double) logSum + max - zt;
+            float inv = 1f / sum;
+            for (int j = 0; j < nFull; j += L) FloatVector.fromArray(S, dy, d + j).mul(inv).intoArray(dy, d + j);
+            if (nFull < n) FloatVector.fromArray(S, dy, d + nFull, t).mul(inv).intoArray(dy, d + nFull, t);
+            dy[d + target] -= 1f;
+        }
+        return loss;
+    }
+
+    @Override
+    public double squaredError(int rows, int n, float[] out, int oOff, float[] targets, int tOff,
+                               float[] dy, int dyOff) {
+        // dy = o - y is the scalar's float subtraction (same bits). Each 0.5 diff^2 is exact in
+        // double (a float times a float fits in 53 bits), so only the order of the double sum
+        // differs from the scalar path; it runs in double lanes, one row at a time.
+        int nFull = S.loopBound(n);
+        VectorMask<Float> t = S.indexInRange(nFull, n);
+        double loss = 0;
+        for (int r = 0; r < rows; r++) {
+            int o = oOff + r * n, y = tOff + r * n, d = dyOff + r * n;
+            DoubleVector acc = DoubleVector.zero(SD);
+            for (int j = 0; j < nFull; j += L) {
+                FloatVector diff = FloatVector.fromArray(S, out, o + j).sub(FloatVector.fromArray(S, targets, y + j));
+                diff.intoArray(dy, d + j);
+                acc = addSquares(acc, diff);
+            }
+            if (nFull < n) {
+                // masked-off lanes load as 0 in both operands, so their diff is 0
+                FloatVector diff = FloatVector.fromArray(S, out, o + nFull, t)
+                        .sub(FloatVector.fromArray(S, targets, y + nFull, t));
+                diff.intoArray(dy, d + nFull, t);
+                acc = addSquares(acc, diff);
+            }
+            double s = acc.lane(0);
+            for (int i = 1; i < SD.length(); i++) s += acc.lane(i);
+            loss += 0.5 * s;
+        }
+        return loss;
+    }
+
+    private static DoubleVector addSquares(DoubleVector acc, FloatVector diff) {
+        DoubleVector lo = (DoubleVector) diff.convertShape(VectorOperators.F2D, SD, 0);
+        DoubleVector hi = (DoubleVector) diff.convertShape(VectorOperators.F2D, SD, 1);
+        return lo.fma(lo, hi.fma(hi, acc));
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Activations, built from correctly rounded operations only (see the class comment).
+    // ---------------------------------------------------------------------------------------
+
+    @Override
+    public void activate(Activation act, int n, float[] x, int xOff, float[] y, int yOff) {
+        switch (act) {
+            case TANH -> tanhRow(n, x, xOff, y, yOff);
+            case SIGMOID -> sigmoidRow(n, x, xOff, y, yOff);
+            case RELU -> reluRow(n, x, xOff, y, yOff);
+        }
+    }
+
+    @Override
+    public void multiplyByDerivative(Activation act, int n, float[] h, int hOff, float[] delta, int deltaOff) {
+        derivRow(act, n, h, hOff, delta, deltaOff);
+    }
+
+    private static void activateRow(Activation act, int n, float[] v, int off) {
+        INSTANCE.activate(act, n, v, off, v, off);
+    }
+
+    /*
+     * The activation loops call the vector helper from ONE site that also serves the masked
+     * tail: C2 inlines a helper this size only at a hot call site, and one that is not inlined
+     * boxes the vector it returns (an allocation). One site also means every element gets the
+     * same arithmetic wherever it sits in the call, so activate over a split row gives the
+     * same bits as over the whole row (and as recurrentForward). Each chunk is read before it
+     * is written, so x and y may be the same region.
+     */
+    private static void tanhRow(int n, float[] x, int xOff, float[] y, int yOff) {
+        VectorMask<Float> t = S.indexInRange(S.loopBound(n), n);
+        for (int j = 0; j < n; j += L) {
+            boolean full = j + L <= n;
+            FloatVector v = full ? FloatVector.fromArray(S, x, xOff + j) : FloatVector.fromArray(S, x, xOff + j, t);
+            v = tanh(v);
+            if (full) v.intoArray(y, yOff + j); else v.intoArray(y, yOff + j, t);
+        }
+    }
+
+    private static void sigmoidRow(int n, float[] x, int xOff, float[] y, int yOff) {
+        VectorMask<Float> t = S.indexInRange(S.loopBound(n), n);
+        for (int j = 0; j < n; j += L) {
+            boolean full = j + L <= n;
+            FloatVector v = full ? FloatVector.fromArray(S, x, xOff + j) : FloatVector.fromArray(S, x, xOff + j, t);
+            v = sigmoid(v);
+            if (full) v.intoArray(y, yOff + j); else v.intoArray(y, yOff + j, t);
+        }
+    }
+
+    private static void reluRow(int n, float[] x, int xOff, float[] y, int yOff) {
+        int nFull = S.loopBound(n);
+        for (int j = 0; j < nFull; j += L) relu(FloatVector.fromArray(S, x, xOff + j)).intoArray(y, yOff + j);
+        for (int j = nFull; j < n; j++) y[yOff + j] = Activation.RELU.apply(x[xOff + j]); // exact either way
+    }
+
+    /**
+     * {@code delta *= act'(h)} with the same float operations as
+     * {@link Activation#derivativeFromOutput}, so this pass matches the scalar one bit for bit.
+     */
+    private static void derivRow(Activation act, int n, float[] h, int hOff, float[] delta, int dOff) {
+        int nFull = S.loopBound(n);
+        switch (act) {
+            case TANH -> {
+                for (int j = 0; j < nFull; j += L) {
+                    FloatVector hv = FloatVector.fromArray(S, h, hOff + j);
+                    FloatVector.fromArray(S, delta, dOff + j).mul(hv.mul(hv).neg().add(1f)).intoArray(delta, dOff + j);
+                }
+            }
+            case SIGMOID -> {
+                for (int j = 0; j < nFull; j += L) {
+                    FloatVector hv = FloatVector.fromArray(S, h, hOff + j);
+                    FloatVector.fromArray(S, delta, dOff + j).mul(hv.mul(hv.neg().add(1f))).intoArray(delta, dOff + j);
+                }
+            }
+            case RELU -> {
+                for (int j = 0; j < nFull; j += L) {
+                    FloatVector hv = FloatVector.fromArray(S, h, hOff + j);
+                    FloatVector d = FloatVector.zero(S).blend(1f, hv.compare(VectorOperators.GT, 0f));
+                    FloatVector.fromArray(S, delta, dOff + j).mul(d).intoArray(delta, dOff + j);
+                }
+            }
+        }
+        for (int j = nFull; j < n; j++) delta[dOff + j] *= act.derivativeFromOutput(h[hOff + j]);
+    }
+
+    /** {@code a > 0 ? a : 0}, as the scalar (NaN and -0 give +0). */
+    static FloatVector relu(FloatVector x) {
+        return FloatVector.zero(S).blend(x, x.compare(VectorOperators.GT, 0f));
+    }
+
+    /** {@code 1 / (1 + exp(-x))}: a few ulp from the double-precision value. */
+    static FloatVector sigmoid(FloatVector x) {
+        return FloatVector.broadcast(S, 1f).div(exp(x.neg()).add(1f));
+    }
+
+    /**
+     * tanh as in Cephes' tanhf: for |x| < 0.625 an odd polynomial (minimax, relative error about
+     * 1 ulp), else {@code 1 - 2 / (exp(2|x|) + 1)}, where the cancellation costs at most a couple
+     * of ulp since the result is then above 0.55. |x| is capped at 10 (tanh rounds to 1 in float
+     * from about 9.01 on, and exp(20) is far from overflow). The sign is copied back bitwise, so tanh(-0) = -0 and NaN stays NaN.
+     */
+    static FloatVector tanh(FloatVector x) {
+        FloatVector ax = x.abs();
+        FloatVector z = ax.mul(ax);
+        FloatVector p = z.fma(-5.70498872745e-3f, 2.06390887954e-2f)
+                .fma(z, FloatVector.broadcast(S, -5.37397155531e-2f))
+                .fma(z, FloatVector.broadcast(S, 1.33314422036e-1f))
+                .fma(z, FloatVector.broadcast(S, -3.33332819422e-1f));
+        FloatVector small = p.mul(z).fma(ax, ax);
+        FloatVector e = exp(ax.min(10f).mul(2f));
+        FloatVector big = FloatVector.broadcast(S, 1f).sub(FloatVector.broadcast(S, 2f).div(e.add(1f)));
+        FloatVector r = big.blend(small, ax.compare(VectorOperators.LT, 0.625f));
+        IntVector sign = x.viewAsIntegralLanes().and(0x80000000);
+        return r.viewAsIntegralLanes().or(sign).viewAsFloatingLanes();
+    }
+
+    private static final float EXP_HI = 88.0f;        // n <= 127: the 2^n below stays finite
+    private static final float EXP_LO = -87.33654f;   // n >= -126: the 2^n below stays normal
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;     // few bits: n * LN2_HI is exact
+    private static final float LN2_LO = -2.12194440e-4f;  // ln 2 - LN2_HI
+    private static final float ROUND = 12582912f;         // 1.5 * 2^23: adding it rounds to an integer
+
+    /**
+     * exp as in Cephes' expf: x = n ln2 + r with |r| <= ln2 / 2 (Cody-Waite, two constants),
+     * exp(r) = 1 + r + r^2 P(r) with a degree-5 minimax P (about 1 ulp), times 2^n built in the
+     * exponent bits. Arguments above 88 give +inf (exp(88) is 1.65e38, so only the last 0.7 of
+     * the float range is lost) and below -87.34 give 0 (no subnormals); NaN stays NaN. Callers
+     * here use it for softmax (arguments <= 0), sigmoid and tanh (arguments capped at 18).
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector xc = x.max(EXP_LO).min(EXP_HI);
+        FloatVector t = xc.fma(LOG2E, ROUND);          // round(x log2 e) in the low mantissa bits
+        FloatVector n = t.sub(ROUND);
+        FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HI), xc);  // n LN2_HI exact: 8 + 10 bits
+        r = n.fma(FloatVector.broadcast(S, -LN2_LO), r);
+        FloatVector r2 = r.mul(r);
+        FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f)
+                .fma(r, FloatVector.broadcast(S, 8.3334519073e-3f))
+                .fma(r, FloatVector.broadcast(S, 4.1665795894e-2f))
+                .fma(r, FloatVector.broadcast(S, 1.6666665459e-1f))
+                .fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
+        FloatVector y = p.fma(r2, r).add(1f);
+        // bits of t end in (n + 2^22 * 3); the low 9 bits of (that + 127) << 23 are n + 127
+        FloatVector scale = t.viewAsIntegralLanes().add(127).lanewise(VectorOperators.LSHL, 23).viewAsFloatingLanes();
+        FloatVector res = y.mul(scale);
+        res = res.blend(0f, x.compare(VectorOperators.LT, EXP_LO));
+        return res.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_HI));
+    }
+}

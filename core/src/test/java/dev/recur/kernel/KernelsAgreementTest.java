@@ -1,0 +1,674 @@
+package dev.recur.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.recur.Activation;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Every {@link Kernels} method: {@link VectorKernels} and {@link ScalarKernels} against a
+ * double-precision loop written here, on sizes around the lane count (and 1, 2, 3, 255, 257),
+ * with nonzero offsets, leading dimensions wider than the rows, outputs that start nonzero
+ * (every product accumulates) and guard values around every output that must stay untouched
+ * (masked tails must not write past a row).
+ *
+ * <p>Tolerance: for an output {@code c0 + sum of k products}, any float evaluation order, with
+ * or without FMA, is within {@code gamma(k+1) * (|c0| + sum |terms|)} of the exact value, where
+ * {@code gamma(n) = n u / (1 - n u)} and {@code u = 2^-24} (Higham, Accuracy and Stability,
+ * 3.1). That worst-case bound is what {@link #check} uses, times 1.5 for the float inputs'
+ * own rounding in the reference and elementwise steps; it cannot be met by a result that
+ * misses or doubles a term (see {@link #checkerCatchesOneMissingTerm}), and it grows with k
+ * so it is not flaky at k = 257. The activations add a few ulp of the result each (the
+ * vector tanh/exp are polynomial, see {@link #activationsAreAccurateOverTheirRange}).
+ */
+class KernelsAgreementTest {
+
+    private static final Kernels VEC = VectorKernels.INSTANCE;
+    private static final Kernels SCA = ScalarKernels.INSTANCE;
+    private static final Kernels[] BOTH = {SCA, VEC};
+    private static final double U = 0x1p-24;
+
+    private static final int[] SIZES = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 255, 257};
+    private static final int[] SMALL = {1, 2, 3, 7, 8, 9, 16, 17, 33};
+    private static final int[] KS = {1, 5, 9, 64, 65};
+    private static final float GUARD = 12345.678f;
+
+    private final Random rnd = new Random(20240611);
+
+    // ---------------------------------------------------------------- helpers
+
+    /** A matrix region inside a larger array: offset, leading dimension, guard values around. */
+    private final class Mat {
+        final int rows, cols, off, ld;
+        final float[] data;
+
+        Mat(int rows, int cols) {
+            this.rows = rows;
+            this.cols = cols;
+            this.off = 1 + rnd.nextInt(5);
+            this.ld = cols + rnd.nextInt(4);
+            this.data = new float[off + Math.max(0, rows - 1) * ld + cols + 1 + rnd.nextInt(3)];
+            Arrays.fill(data, GUARD);
+            for (int i = 0; i < rows; i++) {
+                for (int j = 0; j < cols; j++) data[off + i * ld + j] = rnd.nextFloat() * 2 - 1;
+            }
+        }
+
+        /** Dense rows (ld == cols), as the recurrence and loss kernels take them. */
+        Mat dense() {
+            float[] d = new float[off + rows * cols + 2];
+            Arrays.fill(d, GUARD);
+            for (int i = 0; i < rows; i++) System.arraycopy(data, off + i * ld, d, off + i * cols, cols);
+            return new Mat(rows, cols, off, cols, d);
+        }
+
+        private Mat(int rows, int cols, int off, int ld, float[] data) {
+            this.rows = rows;
+            this.cols = cols;
+            this.off = off;
+            this.ld = ld;
+            this.data = data;
+        }
+
+        double get(int i, int j) { return data[off + i * ld + j]; }
+
+        Mat copy() { return new Mat(rows, cols, off, ld, data.clone()); }
+    }
+
+    /**
+     * Asserts |got - ref| <= 1.5 gamma(k+1) absSum + extra for each element of the region and
+     * that everything outside the region is bitwise unchanged from {@code before}.
+     */
+    private static void check(String what, Mat got, Mat before, double[][] ref, double[][] absSum, int k,
+                              double extraUlps) {
+        String err = firstError(got, before, ref, absSum, k, extraUlps);
+        if (err != null) fail(what + ": " + err);
+    }
+
+    private static String firstError(Mat got, Mat before, double[][] ref, double[][] absSum, int k, double extraUlps) {
+        double g = (k + 1) * U / (1 - (k + 1) * U);
+        boolean[] inside = new boolean[got.data.length];
+        for (int i = 0; i < got.rows; i++) {
+            for (int j = 0; j < got.cols; j++) {
+                int idx = got.off + i * got.ld + j;
+                inside[idx] = true;
+                double v = got.data[idx];
+                double tol = 1.5 * g * absSum[i][j] + extraUlps * U * Math.abs(ref[i][j]) + Double.MIN_NORMAL;
+                if (!(Math.abs(v - ref[i][j]) <= tol)) {
+                    return "element (" + i + "," + j + ") = " + v + ", expected " + ref[i][j] + " +- " + tol;
+                }
+            }
+        }
+        for (int idx = 0; idx < got.data.length; idx++) {
+            if (!inside[idx] && Float.floatToRawIntBits(got.data[idx]) != Float.floatToRawIntBits(before.data[idx])) {
+                return "wrote outside the output region at index " + idx;
+            }
+        }
+        return null;
+    }
+
+    private static String dims(Kernels k, int m, int n, int p) { return k.name() + " m=" + m + " n=" + n + " k=" + p; }
+
+    // ---------------------------------------------------------------- products
+
+    /** Reference for C += op(A) op(B), in double, with the sum of absolute terms. */
+    private interface Entry { double get(int i, int p); }
+
+    private static double[][][] refProduct(Mat c, int k, Entry a, Entry b) {
+        double[][] ref = new double[c.rows][c.cols], abs = new double[c.rows][c.cols];
+        for (int i = 0; i < c.rows; i++) {
+            for (int j = 0; j < c.cols; j++) {
+                double s = c.get(i, j), t = Math.abs(s);
+                for (int p = 0; p < k; p++) {
+                    double x = a.get(i, p) * b.get(p, j);
+                    s += x;
+                    t += Math.abs(x);
+                }
+                ref[i][j] = s;
+                abs[i][j] = t;
+            }
+        }
+        return new double[][][] {ref, abs};
+    }
+
+    private void checkGemmNT(int m, int n, int k) {
+        Mat a = new Mat(m, k), b = new Mat(n, k), c0 = new Mat(m, n);
+        double[][][] r = refProduct(c0, k, a::get, (p, j) -> b.get(j, p));
+        for (Kernels kk : BOTH) {
+            Mat c = c0.copy();
+            kk.gemmNT(m, n, k, a.data, a.off, a.ld, b.data, b.off, b.ld, c.data, c.off, c.ld);
+            check("gemmNT " + dims(kk, m, n, k), c, c0, r[0], r[1], k, 0);
+        }
+    }
+
+    private void checkGemmNN(int m, int n, int k) {
+        Mat a = new Mat(m, k), b = new Mat(k, n), c0 = new Mat(m, n);
+        double[][][] r = refProduct(c0, k, a::get, b::get);
+        for (Kernels kk : BOTH) {
+            Mat c = c0.copy();
+            kk.gemmNN(m, n, k, a.data, a.off, a.ld, b.data, b.off, b.ld, c.data, c.off, c.ld);
+            check("gemmNN " + dims(kk, m, n, k), c, c0, r[0], r[1], k, 0);
+        }
+    }
+
+    private void checkGemmTN(int m, int n, int k) {
+        Mat a = new Mat(k, m), b = new Mat(k, n), c0 = new Mat(m, n);
+        double[][][] r = refProduct(c0, k, (i, p) -> a.get(p, i), b::get);
+        for (Kernels kk : BOTH) {
+            Mat c = c0.copy();
+            kk.gemmTN(m, n, k, a.data, a.off, a.ld, b.data, b.off, b.ld, c.data, c.off, c.ld);
+            check("gemmTN " + dims(kk, m, n, k), c, c0, r[0], r[1], k, 0);
+        }
+    }
+
+    @Test
+    void gemmsAgreeOnAwkwardShapes() {
+        for (int m : SMALL) {
+            for (int n : SMALL) {
+                for (int k : KS) {
+                    checkGemmNT(m, n, k);
+                    checkGemmNN(m, n, k);
+                    checkGemmTN(m, n, k);
+                }
+            }
+        }
+    }
+
+    @Test
+    void gemmsAgreeOnLargeShapes() {
+        int[][] shapes = {{255, 257, 5}, {257, 31, 65}, {6, 255, 257}, {5, 257, 64}, {257, 3, 300}, {9, 40, 600}, {64, 15, 64}};
+        for (int[] s : shapes) {
+            checkGemmNT(s[0], s[1], s[2]);
+            checkGemmNN(s[0], s[1], s[2]);
+            checkGemmTN(s[0], s[1], s[2]);
+        }
+    }
+
+    @Test
+    void gemvAndGemvTAgree() {
+        for (int m : SIZES) {
+            for (int n : SIZES) {
+                Mat a = new Mat(m, n), x = new Mat(1, Math.max(m, n)), y0 = new Mat(1, m), yt0 = new Mat(1, n);
+                // y as a 1 x m row: y[i] += sum_j A[i][j] x[j]
+                double[][][] r = refProduct(y0, n, (zero, j) -> x.get(0, j), (j, i) -> a.get(i, j));
+                double[][][] rt = refProduct(yt0, m, (zero, i) -> x.get(0, i), a::get);
+                for (Kernels kk : BOTH) {
+                    Mat y = y0.copy();
+                    kk.gemv(m, n, a.data, a.off, a.ld, x.data, x.off, y.data, y.off);
+                    check("gemv " + dims(kk, m, n, 0), y, y0, r[0], r[1], n, 0);
+                    Mat yt = yt0.copy();
+                    kk.gemvT(m, n, a.data, a.off, a.ld, x.data, x.off, yt.data, yt.off);
+                    check("gemvT " + dims(kk, m, n, 0), yt, yt0, rt[0], rt[1], m, 0);
+                }
+            }
+        }
+    }
+
+    /** The tolerance is tight enough to see one product left out (or one extra): it can fail. */
+    @Test
+    void checkerCatchesOneMissingTerm() {
+        int[][] shapes = {{7, 9, 65}, {16, 16, 64}, {3, 257, 5}};
+        for (int[] s : shapes) {
+            int m = s[0], n = s[1], k = s[2];
+            Mat a = new Mat(m, k), b = new Mat(n, k), c0 = new Mat(m, n);
+            double[][][] r = refProduct(c0, k, a::get, (p, j) -> b.get(j, p));
+            for (Kernels kk : BOTH) {
+                Mat c = c0.copy();
+                // the last reduction step dropped: what an off-by-one in a tail would do
+                kk.gemmNT(m, n, k - 1, a.data, a.off, a.ld, b.data, b.off, b.ld, c.data, c.off, c.ld);
+                assertTrue(firstError(c, c0, r[0], r[1], k, 0) != null, "missing term not caught: " + dims(kk, m, n, k));
+                Mat d = c0.copy();
+                kk.gemmNT(m, n, k, a.data, a.off, a.ld, b.data, b.off, b.ld, d.data, d.off, d.ld);
+                assertEquals(null, firstError(d, c0, r[0], r[1], k, 0));
+                d.data[d.off + (m - 1) * d.ld + n - 1] = Math.nextUp(Math.nextUp(d.data[d.off + (m - 1) * d.ld + n - 1]))
+                        + (float) (1e-3 * r[1][m - 1][n - 1]);
+                assertTrue(firstError(d, c0, r[0], r[1], k, 0) != null, "perturbed element not caught");
+                Mat e = c0.copy();
+                kk.gemmNT(m, n, k, a.data, a.off, a.ld, b.data, b.off, b.ld, e.data, e.off, e.ld);
+                e.data[e.off - 1] = 0.5f; // the guard just before the region
+                assertTrue(firstError(e, c0, r[0], r[1], k, 0) != null, "write outside the region not caught");
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- element-wise
+
+    @Test
+    void columnSumsAndRowVectorMatchScalarBitForBit() {
+        for (int m : SIZES) {
+            for (int n : SIZES) {
+                if (m * n > 20000) continue;
+                Mat a = new Mat(m, n), y0 = new Mat(1, n), x = new Mat(1, n);
+                double[][] ref = new double[1][n], abs = new double[1][n];
+                for (int j = 0; j < n; j++) {
+                    ref[0][j] = y0.get(0, j);
+                    abs[0][j] = Math.abs(ref[0][j]);
+                    for (int i = 0; i < m; i++) {
+                        ref[0][j] += a.get(i, j);
+                        abs[0][j] += Math.abs(a.get(i, j));
+                    }
+                }
+                Mat ys = y0.copy(), yv = y0.copy();
+                SCA.addColumnSums(m, n, a.data, a.off, a.ld, ys.data, ys.off);
+                VEC.addColumnSums(m, n, a.data, a.off, a.ld, yv.data, yv.off);
+                check("addColumnSums m=" + m + " n=" + n, yv, y0, ref, abs, m, 0);
+                assertArrayEquals(ys.data, yv.data, "addColumnSums: same adds in the same order, m=" + m + " n=" + n);
+
+                Mat c0 = new Mat(m, n), cs = c0.copy(), cv = c0.copy();
+                double[][] rc = new double[m][n], ac = new double[m][n];
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        rc[i][j] = c0.get(i, j) + x.get(0, j);
+                        ac[i][j] = Math.abs(c0.get(i, j)) + Math.abs(x.get(0, j));
+                    }
+                }
+                SCA.addRowVector(m, n, x.data, x.off, cs.data, cs.off, cs.ld);
+                VEC.addRowVector(m, n, x.data, x.off, cv.data, cv.off, cv.ld);
+                check("addRowVector m=" + m + " n=" + n, cv, c0, rc, ac, 1, 0);
+                assertArrayEquals(cs.data, cv.data, "addRowVector m=" + m + " n=" + n);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- recurrence
+
+    private static double act(Activation a, double x) {
+        return switch (a) {
+            case TANH -> Math.tanh(x);
+            case SIGMOID -> 1 / (1 + Math.exp(-x));
+            case RELU -> x > 0 ? x : 0;
+        };
+    }
+
+    private static double actDeriv(Activation a, double h) {
+        return switch (a) {
+            case TANH -> 1 - h * h;
+            case SIGMOID -> h * (1 - h);
+            case RELU -> h > 0 ? 1 : 0;
+        };
+    }
+
+    @ParameterizedTest
+    @EnumSource(Activation.class)
+    void recurrentForwardAgrees(Activation act) {
+        for (int h : SIZES) {
+            for (int batch : new int[] {1, 2, 3, 4, 5, 9}) {
+                if (h > 64 && batch != 1 && batch != 5) continue;
+                Mat w = new Mat(h, h).dense(), hp = new Mat(batch, h).dense(), pre = new Mat(batch, h).dense();
+                for (int i = 0; i < batch * h; i++) pre.data[pre.off + i] *= 3; // reach the flat parts
+                Mat out0 = new Mat(batch, h).dense();
+                double[][] ref = new double[batch][h], tol = new double[batch][h];
+                double g = 1.5 * (h + 1) * U / (1 - (h + 1) * U);
+                for (int r = 0; r < batch; r++) {
+                    for (int i = 0; i < h; i++) {
+                        double s = pre.get(r, i), t = Math.abs(s);
+                        for (int j = 0; j < h; j++) {
+                            double x = w.get(i, j) * hp.get(r, j);
+                            s += x;
+                            t += Math.abs(x);
+                        }
+                        ref[r][i] = act(act, s);
+                        // error of the sum passes through act (slope <= 1), then a few ulp of
+                        // the activation itself (relative, plus one ulp of 1 for 1 - 2/(e+1))
+                        tol[r][i] = g * t + 8 * U * Math.abs(ref[r][i]) + (act == Activation.RELU ? 0 : 2 * U);
+                    }
+                }
+                for (Kernels kk : BOTH) {
+                    Mat out = out0.copy();
+                    kk.recurrentForward(act, batch, h, w.data, w.off, hp.data, hp.off, pre.data, pre.off, out.data, out.off);
+                    for (int r = 0; r < batch; r++) {
+                        for (int i = 0; i < h; i++) {
+                            double v = out.get(r, i);
+                            if (!(Math.abs(v - ref[r][i]) <= tol[r][i])) {
+                                fail("recurrentForward " + act + " " + kk.name() + " h=" + h + " batch=" + batch + " (" + r
+                                        + "," + i + ") = " + v + ", expected " + ref[r][i] + " +- " + tol[r][i]);
+                            }
+                        }
+                    }
+                    assertGuardsKept(out, out0, batch * h, "recurrentForward " + kk.name());
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Activation.class)
+    void recurrentBackwardAgrees(Activation act) {
+        for (int h : SIZES) {
+            for (int batch : new int[] {1, 2, 3, 4, 5, 9}) {
+                if (h > 64 && batch != 1 && batch != 5) continue;
+                Mat w = new Mat(h, h).dense(), dn = new Mat(batch, h).dense(), gIn = new Mat(batch, h).dense();
+                Mat hc = new Mat(batch, h).dense();
+                for (int i = 0; i < batch * h; i++) {
+                    float v = hc.data[hc.off + i];
+                    // outputs of the activation: tanh in (-1,1), sigmoid in (0,1), relu >= 0 with zeros
+                    hc.data[hc.off + i] = act == Activation.TANH ? v : act == Activation.SIGMOID ? (v + 1) / 2 : Math.max(v, 0f);
+                }
+                Mat d0 = new Mat(batch, h).dense();
+                double[][] ref = new double[batch][h], abs = new double[batch][h];
+                for (int r = 0; r < batch; r++) {
+                    for (int j = 0; j < h; j++) {
+                        double s = gIn.get(r, j), t = Math.abs(s);
+                        for (int i = 0; i < h; i++) {
+                            double x = w.get(i, j) * dn.get(r, i);
+                            s += x;
+                            t += Math.abs(x);
+                        }
+                        double d = actDeriv(act, hc.get(r, j));
+                        ref[r][j] = d * s;
+                        // the sum's error times |act'| (<= 1), plus act' itself computed in float
+                        // (1 - h*h, h*(1-h): absolute error <= 2u, times |sum| <= t)
+                        abs[r][j] = t * (Math.abs(d) + 1);
+                    }
+                }
+                for (Kernels kk : BOTH) {
+                    Mat d = d0.copy();
+                    kk.recurrentBackward(act, batch, h, w.data, w.off, dn.data, dn.off, gIn.data, gIn.off,
+                            hc.data, hc.off, d.data, d.off);
+                    check("recurrentBackward " + act + " " + dims(kk, batch, h, h), d, d0, ref, abs, h + 1, 2);
+                }
+            }
+        }
+    }
+
+    private static void assertGuardsKept(Mat got, Mat before, int len, String what) {
+        for (int i = 0; i < got.data.length; i++) {
+            if (i >= got.off && i < got.off + len) continue;
+            assertEquals(Float.floatToRawIntBits(before.data[i]), Float.floatToRawIntBits(got.data[i]),
+                    what + ": wrote outside the output at index " + i);
+        }
+    }
+
+    /**
+     * The vector activations (polynomial tanh, exp) over a sweep of pre-activations, W = 0 so
+     * h = act(pre) exactly: within 4 ulp of the result plus 1 ulp of 1 (the cancellation in
+     * 1 - 2/(e+1)), for every h position (the last h % L use the scalar definition).
+     */
+    @ParameterizedTest
+    @EnumSource(Activation.class)
+    void activationsAreAccurateOverTheirRange(Activation act) {
+        int h = 64 + 3, batch = 300;
+        float[] w = new float[h * h], hp = new float[batch * h], pre = new float[batch * h], out = new float[batch * h];
+        for (int i = 0; i < pre.length; i++) {
+            double t = (i - pre.length / 2.0) / (pre.length / 2.0);          // -1 .. 1
+            pre[i] = (float) (Math.signum(t) * Math.pow(Math.abs(t), 3) * 40);  // dense near 0, out to +-40
+        }
+        pre[0] = 0f;
+        pre[1] = -0f;
+        pre[2] = 1e-30f;
+        pre[3] = -100f;
+        pre[4] = 100f;
+        pre[5] = 0.625f;
+        pre[6] = Math.nextDown(0.625f);
+        for (Kernels kk : BOTH) {
+            kk.recurrentForward(act, batch, h, w, 0, hp, 0, pre, 0, out, 0);
+            for (int i = 0; i < pre.length; i++) {
+                double ref = act(act, pre[i]);
+                double tol = 4 * Math.ulp((float) ref) + (act == Activation.RELU ? 0 : U);
+                if (!(Math.abs(out[i] - ref) <= tol)) {
+                    fail(act + " " + kk.name() + " at " + pre[i] + ": " + out[i] + ", expected " + ref + " +- " + tol);
+                }
+            }
+        }
+        // the bounds themselves
+        float[] big = {-1000f, 1000f, Float.NaN};
+        float[] p = new float[8 * big.length], o = new float[p.length];
+        for (int i = 0; i < p.length; i++) p[i] = big[i % big.length];
+        VEC.recurrentForward(act, p.length, 1, new float[1], 0, new float[p.length], 0, p, 0, o, 0);
+        VEC.recurrentForward(act, 1, p.length, new float[p.length * p.length], 0, new float[p.length], 0, p, 0, o, 0);
+        for (int i = 0; i < p.length; i++) {
+            float want = act.apply(p[i]);
+            if (Float.isNaN(want) || Float.isNaN(o[i])) {
+                assertEquals(Float.isNaN(want), Float.isNaN(o[i]), act + " at " + p[i]);
+            } else {
+                assertEquals(want, o[i], 0f, act + " at " + p[i]);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Activation.class)
+    void activateAndDerivativeAgree(Activation act) {
+        for (int n : SIZES) {
+            int xOff = 2, yOff = 5;
+            float[] x = new float[xOff + n + 3];
+            for (int i = 0; i < x.length; i++) x[i] = (rnd.nextFloat() * 2 - 1) * 6;
+            float[] h = new float[n], d0 = new float[yOff + n + 2];
+            for (int i = 0; i < n; i++) h[i] = act.apply(x[xOff + i]);
+            for (int i = 0; i < d0.length; i++) d0[i] = rnd.nextFloat() * 2 - 1;
+            float[][] ds = new float[2][];
+            int idx = 0;
+            for (Kernels kk : BOTH) {
+                float[] y = new float[yOff + n + 2];
+                Arrays.fill(y, GUARD);
+                kk.activate(act, n, x, xOff, y, yOff);
+                for (int i = 0; i < n; i++) {
+                    double ref = act(act, x[xOff + i]);
+                    double tol = 4 * Math.ulp((float) ref) + (act == Activation.RELU ? 0 : U);
+                    assertEquals(ref, y[yOff + i], tol, act + " " + kk.name() + " n=" + n + " at " + x[xOff + i]);
+                }
+                assertEquals(GUARD, y[yOff - 1], 0f);
+                assertEquals(GUARD, y[yOff + n], 0f);
+                float[] inPlace = x.clone();
+                kk.activate(act, n, inPlace, xOff, inPlace, xOff);
+                assertArrayEquals(Arrays.copyOfRange(y, yOff, yOff + n), Arrays.copyOfRange(inPlace, xOff, xOff + n),
+                        "in place = out of place");
+                float[] d = d0.clone();
+                kk.multiplyByDerivative(act, n, h, 0, d, yOff);
+                ds[idx++] = d;
+            }
+            // the derivative is the same float arithmetic on both paths
+            assertArrayEquals(ds[0], ds[1], act + " multiplyByDerivative n=" + n);
+        }
+    }
+
+    /**
+     * The driver computes a step either with recurrentForward/recurrentBackward or, when it
+     * splits one step's rows (columns) among threads, with gemv + activate (gemvT +
+     * multiplyByDerivative) on the parts. Both must give the same bits.
+     */
+    @ParameterizedTest
+    @EnumSource(Activation.class)
+    void splitStepMatchesFusedStepBitForBit(Activation act) {
+        for (int h : new int[] {7, 16, 33, 64, 255}) {
+            float[] w = new float[h * h], hp = new float[h], pre = new float[h], g = new float[h];
+            for (int i = 0; i < w.length; i++) w[i] = (rnd.nextFloat() * 2 - 1) / (float) Math.sqrt(h);
+            for (int i = 0; i < h; i++) {
+                hp[i] = rnd.nextFloat() * 2 - 1;
+                pre[i] = rnd.nextFloat() * 2 - 1;
+                g[i] = rnd.nextFloat() * 2 - 1;
+            }
+            for (Kernels kk : BOTH) {
+                float[] fused = new float[h];
+                kk.recurrentForward(act, 1, h, w, 0, hp, 0, pre, 0, fused, 0);
+                float[] dFused = new float[h];
+                kk.recurrentBackward(act, 1, h, w, 0, hp, 0, g, 0, fused, 0, dFused, 0);
+                for (int s : new int[] {1, 5, h / 2, h - 1}) {
+                    float[] y = pre.clone();
+                    kk.gemv(s, h, w, 0, h, hp, 0, y, 0);
+                    kk.gemv(h - s, h, w, s * h, h, hp, 0, y, s);
+                    kk.activate(act, s, y, 0, y, 0);
+                    kk.activate(act, h - s, y, s, y, s);
+                    assertArrayEquals(fused, y, act + " " + kk.name() + " forward h=" + h + " split " + s);
+                    float[] d = g.clone();
+                    kk.gemvT(h, s, w, 0, h, hp, 0, d, 0);
+                    kk.gemvT(h, h - s, w, s, h, hp, 0, d, s);
+                    kk.multiplyByDerivative(act, s, fused, 0, d, 0);
+                    kk.multiplyByDerivative(act, h - s, fused, s, d, s);
+                    assertArrayEquals(dFused, d, act + " " + kk.name() + " backward h=" + h + " split " + s);
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- losses
+
+    @Test
+    void softmaxCrossEntropyAgreesAndMayOverwriteLogits() {
+        for (int n : SIZES) {
+            for (int rows : new int[] {1, 2, 5}) {
+                int lOff = 3, dyOff = 2, tOff = 1;
+                float[] logits = new float[lOff + rows * n + 2];
+                Arrays.fill(logits, GUARD);
+                int[] targets = new int[tOff + rows];
+                for (int r = 0; r < rows; r++) {
+                    targets[tOff + r] = rnd.nextInt(n);
+                    float scale = r == 1 ? 60f : 4f; // one row with a wide range of logits
+                    for (int j = 0; j < n; j++) logits[lOff + r * n + j] = (rnd.nextFloat() * 2 - 1) * scale;
+                }
+                double refLoss = 0, lossTol = 0;
+                double[] refDy = new double[rows * n];
+                double tolDyRel = (n + 16) * U;
+                for (int r = 0; r < rows; r++) {
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j < n; j++) max = Math.max(max, logits[lOff + r * n + j]);
+                    double sum = 0;
+                    for (int j = 0; j < n; j++) sum += Math.exp(logits[lOff + r * n + j] - max);
+                    double lse = Math.log(sum) + max;
+                    refLoss += lse - logits[lOff + r * n + targets[tOff + r]];
+                    lossTol += tolDyRel + 2 * U * (Math.abs(Math.log(sum)) + Math.abs(max) + Math.abs(lse));
+                    for (int j = 0; j < n; j++) {
+                        refDy[r * n + j] = Math.exp(logits[lOff + r * n + j] - max) / sum - (j == targets[tOff + r] ? 1 : 0);
+                    }
+                }
+                for (Kernels kk : BOTH) {
+                    for (boolean alias : new boolean[] {false, true}) {
+                        float[] z = logits.clone();
+                        float[] dy;
+                        int dOff;
+                        if (alias) {
+                            dy = z;
+                            dOff = lOff;
+                        } else {
+                            dy = new float[dyOff + rows * n + 3];
+                            Arrays.fill(dy, GUARD);
+                            dOff = dyOff;
+                        }
+                        double loss = kk.softmaxCrossEntropy(rows, n, z, lOff, targets, tOff, dy, dOff);
+                        String what = "softmax " + kk.name() + " n=" + n + " rows=" + rows + " alias=" + alias;
+                        assertEquals(refLoss, loss, lossTol, what + " loss");
+                        for (int i = 0; i < rows * n; i++) {
+                            double p = refDy[i] + (i % n == targets[tOff + i / n] ? 1 : 0);
+                            double tol = tolDyRel * p + 2 * U;
+                            assertEquals(refDy[i], dy[dOff + i], tol, what + " dy[" + i + "]");
+                        }
+                        for (int i = 0; i < dy.length; i++) {
+                            if (i < dOff || i >= dOff + rows * n) assertEquals(GUARD, dy[i], 0f, what + " guard " + i);
+                        }
+                        if (!alias) assertArrayEquals(logits, z, what + ": logits are read only");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void squaredErrorAgreesAndMayOverwriteOutputs() {
+        for (int n : SIZES) {
+            for (int rows : new int[] {1, 3}) {
+                int oOff = 2, tOff = 5, dOff = 1;
+                float[] out = new float[oOff + rows * n + 1], tg = new float[tOff + rows * n];
+                for (int i = 0; i < out.length; i++) out[i] = rnd.nextFloat() * 4 - 2;
+                for (int i = 0; i < tg.length; i++) tg[i] = rnd.nextFloat() * 4 - 2;
+                double ref = 0;
+                for (int i = 0; i < rows * n; i++) {
+                    float d = out[oOff + i] - tg[tOff + i]; // the definition: dy = o - y in float
+                    ref += 0.5 * d * d;
+                }
+                float[][] dys = new float[2][];
+                int idx = 0;
+                for (Kernels kk : BOTH) {
+                    float[] dy = new float[dOff + rows * n + 2];
+                    Arrays.fill(dy, GUARD);
+                    double loss = kk.squaredError(rows, n, out, oOff, tg, tOff, dy, dOff);
+                    // each 0.5 d^2 is exact in double; only the double sum rounds
+                    assertEquals(ref, loss, 1e-12 * ref, kk.name() + " n=" + n);
+                    for (int i = 0; i < rows * n; i++) assertEquals(out[oOff + i] - tg[tOff + i], dy[dOff + i], 0f);
+                    assertEquals(GUARD, dy[0], 0f);
+                    assertEquals(GUARD, dy[dOff + rows * n], 0f);
+                    dys[idx++] = dy;
+                    float[] o2 = out.clone();
+                    double l2 = kk.squaredError(rows, n, o2, oOff, tg, tOff, o2, oOff);
+                    assertEquals(loss, l2, 0.0, "aliased dy = out");
+                    for (int i = 0; i < rows * n; i++) assertEquals(dy[dOff + i], o2[oOff + i], 0f);
+                }
+                assertArrayEquals(dys[0], dys[1]);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- determinism
+
+    /**
+     * The rule in {@link Kernels}: the rows of an output computed in one call are bitwise the
+     * rows computed in two calls (split anywhere), so that results do not depend on threads.
+     */
+    @Test
+    void rowSplitsGiveTheSameBits() {
+        int[] ms = {5, 9, 17};
+        int[] ns = {7, 16, 33};
+        for (int m : ms) {
+            for (int n : ns) {
+                int k = n + 3;
+                Mat a = new Mat(m, k), b = new Mat(n, k), c0 = new Mat(m, n);
+                Mat bNN = new Mat(k, n), aTN = new Mat(k, m);
+                for (int split = 1; split < m; split += 2) {
+                    for (Kernels kk : BOTH) {
+                        int s = split;
+                        // gemv: rows of A (= elements of y)
+                        assertSplit("gemv", c0, s, (c, i0, rows) ->
+                                kk.gemv(rows, k, a.data, a.off + i0 * a.ld, a.ld, b.data, b.off, c.data, c.off + i0));
+                        assertSplit("gemmNT", c0, s, (c, i0, rows) -> kk.gemmNT(rows, n, k, a.data, a.off + i0 * a.ld,
+                                a.ld, b.data, b.off, b.ld, c.data, c.off + i0 * c.ld, c.ld));
+                        assertSplit("gemmNN", c0, s, (c, i0, rows) -> kk.gemmNN(rows, n, k, a.data, a.off + i0 * a.ld,
+                                a.ld, bNN.data, bNN.off, bNN.ld, c.data, c.off + i0 * c.ld, c.ld));
+                        assertSplit("gemmTN", c0, s, (c, i0, rows) -> kk.gemmTN(rows, n, k, aTN.data, aTN.off + i0,
+                                aTN.ld, bNN.data, bNN.off, bNN.ld, c.data, c.off + i0 * c.ld, c.ld));
+                    }
+                }
+            }
+        }
+        for (Activation act : Activation.values()) {
+            for (int h : new int[] {7, 16, 33}) {
+                int batch = 9;
+                Mat w = new Mat(h, h).dense(), hp = new Mat(batch, h).dense(), pre = new Mat(batch, h).dense();
+                Mat out0 = new Mat(batch, h).dense();
+                for (Kernels kk : BOTH) {
+                    for (int s = 1; s < batch; s++) {
+                        assertSplit("recurrentForward " + act, out0, s, (c, r0, rows) -> kk.recurrentForward(act, rows, h,
+                                w.data, w.off, hp.data, hp.off + r0 * h, pre.data, pre.off + r0 * h, c.data, c.off + r0 * h));
+                        assertSplit("recurrentBackward " + act, out0, s, (c, r0, rows) -> kk.recurrentBackward(act, rows, h,
+                                w.data, w.off, hp.data, hp.off + r0 * h, pre.data, pre.off + r0 * h, hp.data, hp.off + r0 * h,
+                                c.data, c.off + r0 * h));
+                    }
+                }
+            }
+        }
+    }
+
+    private interface RowCall { void run(Mat c, int firstRow, int rows); }
+
+    private static void assertSplit(String what, Mat c0, int split, RowCall call) {
+        Mat one = c0.copy(), two = c0.copy();
+        call.run(one, 0, c0.rows);
+        call.run(two, 0, split);
+        call.run(two, split, c0.rows - split);
+        assertArrayEquals(one.data, two.data, what + " split at row " + split + " of " + c0.rows);
+        // and the bits are not trivially equal: the call did something
+        assertFalse(Arrays.equals(one.data, c0.data), what + " changed nothing");
+    }
+
+    @Test
+    void vectorLanesAreReported() {
+        assertTrue(VectorKernels.lanes() >= 1 && Integer.bitCount(VectorKernels.lanes()) == 1);
+        assertEquals("vector", VEC.name());
+    }
+}
