@@ -1,0 +1,187 @@
+package dev.recur.gradflow;
+
+import dev.recur.Activation;
+import dev.recur.Checks;
+import dev.recur.Grads;
+import dev.recur.Params;
+import dev.recur.Rnn;
+import dev.recur.Shape;
+import dev.recur.Workspace;
+import dev.recur.optim.Clipping;
+
+import java.util.Arrays;
+
+/**
+ * How much of the last step's loss reaches each earlier state: {@code ||dL_T/dh_t||} for
+ * t = T..0, measured with the engine's own BPTT kernels, and the per-step factors
+ * {@code ||W^T diag(act'(a_t))||} whose product bounds it.
+ *
+ * <p>L_T is the softmax cross-entropy of the last step alone, {@code o_T = V h_T + c} against a
+ * fixed target. Then {@code dL_T/dh_T = V^T (softmax(o_T) - onehot(target))} and, for t <= T,
+ *
+ * <pre>
+ *   dL_T/dh_{t-1} = W^T diag(act'(a_t)) dL_T/dh_t
+ * </pre>
+ *
+ * so {@code ||dL_T/dh_{t-1}|| <= ||W^T diag(act'(a_t))|| ||dL_T/dh_t|| <= sup|act'| ||W|| ||dL_T/dh_t||}:
+ * at most a factor 0.25 ||W|| per step for sigmoid and ||W|| for tanh (the seed's argument).
+ *
+ * <p>How it is measured: one forward pass keeps h_0..h_T; then the sequence is run backwards as
+ * one-step chunks, each a {@link Rnn#forwardLayer} from the stored h_{t-1} and a
+ * {@link Rnn#backwardLayer} whose incoming final-state gradient is dL_T/dh_t; the dL/dh_0 that
+ * backward returns is dL_T/dh_{t-1}. That is exact chunked BPTT, so the parameter gradients it
+ * accumulates are the full dL_T/dU, dL_T/dW, dL_T/db (dL_T/dV and dL_T/dc are added from the head),
+ * and dL_T/dh_0 equals what a single full-sequence backward returns.
+ */
+public final class GradientFlow {
+    private GradientFlow() {}
+
+    /**
+     * The measurement for one activation.
+     *
+     * @param activation   the non-linearity
+     * @param steps        T
+     * @param loss         L_T
+     * @param dLdh         (T+1)*H floats: dL_T/dh_t at {@code t*H}, t = 0..T
+     * @param gradNorm     T+1 norms by lag: {@code gradNorm[k] = ||dL_T/dh_{T-k}||}, k = 0..T
+     *                     (k = T is dL_T/dh_0, the gradient on the initial state)
+     * @param factorNorm   T norms by lag: {@code factorNorm[k] = ||W^T diag(act'(a_t))||_2}, t = T-k,
+     *                     the factor that takes dL_T/dh_t to dL_T/dh_{t-1} (lag k to lag k+1)
+     * @param wNorm        ||W||_2
+     * @param grads        dL_T/d(U, W, b, V, c)
+     * @param firstNonFiniteStep the first t whose forward state h_t has a NaN or infinity, -1 if none
+     * @param fit          the rate fit over lags 0..T-1
+     */
+    public record Flow(Activation activation, int steps, double loss, float[] dLdh, double[] gradNorm,
+                       double[] factorNorm, double wNorm, Grads grads, int firstNonFiniteStep, RateFit fit) {
+
+        /** {@code ||dL_T/dh_{T-lag}||}, 0 <= lag <= T. */
+        public double gradNorm(int lag) { return gradNorm[lag]; }
+
+        /** The per-step bound {@code sup|act'| * ||W||}: 0.25||W|| for sigmoid, ||W|| otherwise. */
+        public double stepBound() { return Derivatives.supremum(activation) * wNorm; }
+
+        /** Global L2 norm of dL_T/dtheta (all parameters). */
+        public double paramGradNorm() { return grads.l2Norm(); }
+
+        /** Clips a copy of the parameter gradient by global norm; the original is left as it is. */
+        public Clip clip(double maxNorm) {
+            Grads g = Grads.wrap(grads.shape(), grads.data().clone());
+            double before = Clipping.byGlobalNorm(g, maxNorm);
+            return new Clip(maxNorm, before, g.l2Norm());
+        }
+    }
+
+    /** Global-norm clipping of dL_T/dtheta: the norm before and after. */
+    public record Clip(double maxNorm, double before, double after) {
+        /** after / before: the factor every gradient (and every dL_T/dh_t) was scaled by. */
+        public double scale() { return before > 0 && Double.isFinite(before) ? after / before : 1.0; }
+        public boolean clipped() { return before > maxNorm; }
+    }
+
+    /**
+     * Measures the flow for {@code engine}'s activation and kernels: one sequence (batch 1) of
+     * {@code steps} dense inputs {@code x} (steps*input floats), initial state {@code h0} (hidden
+     * floats, null for zeros), L_T against class {@code target}.
+     */
+    public static Flow measure(Rnn engine, Params params, float[] x, int steps, float[] h0, int target) {
+        if (engine == null) throw new IllegalArgumentException("engine is null, expected an Rnn");
+        Shape shape = engine.shape();
+        if (params == null || !params.shape().equals(shape)) {
+            throw new IllegalArgumentException("params.shape() = " + (params == null ? "null" : params.shape())
+                    + ", expected " + shape);
+        }
+        Checks.positive("steps", steps);
+        final int H = shape.hidden(), I = shape.input(), O = shape.output();
+        Checks.length("x", x, (long) steps * I, "steps*input");
+        if (h0 != null) Checks.length("h0", h0, H, "hidden");
+        if (target < 0 || target >= O) {
+            throw new IllegalArgumentException("target = " + target + ", expected a class index in [0, output = " + O + ")");
+        }
+        final Activation act = engine.activation();
+        final float[] p = params.data();
+
+        // 1. One forward pass keeps h_0..h_T.
+        Workspace full = engine.trainingWorkspace(1, steps);
+        engine.forwardLayer(params, full, steps, x, h0);
+        float[] hs = Arrays.copyOf(full.hidden(), (steps + 1) * H);
+        int firstBad = -1;
+        for (int t = 1; t <= steps && firstBad < 0; t++) {
+            for (int i = 0; i < H; i++) {
+                if (!Float.isFinite(hs[t * H + i])) { firstBad = t; break; }
+            }
+        }
+
+        // 2. The head at T: o = V h_T + c, dy = softmax(o) - onehot, dL_T/dh_T = V^T dy (double).
+        double[] o = new double[O];
+        int v = shape.vOffset(), c = shape.cOffset();
+        for (int r = 0; r < O; r++) {
+            double s = p[c + r];
+            for (int i = 0; i < H; i++) s += (double) p[v + r * H + i] * hs[steps * H + i];
+            o[r] = s;
+        }
+        double max = Double.NEGATIVE_INFINITY;
+        for (double e : o) max = Math.max(max, e);
+        double z = 0;
+        double[] dy = new double[O];
+        for (int r = 0; r < O; r++) { dy[r] = Math.exp(o[r] - max); z += dy[r]; }
+        for (int r = 0; r < O; r++) dy[r] /= z;
+        double loss = Math.log(z) + max - o[target];        // -log softmax, stable when o is huge
+        dy[target] -= 1;
+
+        float[] dLdh = new float[(steps + 1) * H];
+        for (int i = 0; i < H; i++) {
+            double s = 0;
+            for (int r = 0; r < O; r++) s += (double) p[v + r * H + i] * dy[r];
+            dLdh[steps * H + i] = (float) s;
+        }
+
+        // 3. Backwards in one-step chunks: each returns dL/dh_0 of its chunk = dL_T/dh_{t-1}.
+        Grads grads = Grads.zeros(shape);
+        Workspace one = engine.trainingWorkspace(1, 1);
+        float[] xt = new float[I], hPrev = new float[H], noStepLoss = new float[H], carry = new float[H],
+                dh0 = new float[H];
+        for (int t = steps; t >= 1; t--) {
+            System.arraycopy(x, (t - 1) * I, xt, 0, I);
+            System.arraycopy(hs, (t - 1) * H, hPrev, 0, H);
+            System.arraycopy(dLdh, t * H, carry, 0, H);
+            engine.forwardLayer(params, one, 1, xt, hPrev);
+            engine.backwardLayer(params, one, noStepLoss, grads, carry, null, dh0);
+            System.arraycopy(dh0, 0, dLdh, (t - 1) * H, H);
+        }
+        // the head's own parameters: dV = dy h_T^T, dc = dy
+        float[] g = grads.data();
+        for (int r = 0; r < O; r++) {
+            g[c + r] += (float) dy[r];
+            for (int i = 0; i < H; i++) g[v + r * H + i] += (float) (dy[r] * hs[steps * H + i]);
+        }
+
+        // 4. Norms by lag, factor norms, ||W||.
+        double[] gradNorm = new double[steps + 1];
+        for (int k = 0; k <= steps; k++) gradNorm[k] = norm(dLdh, (steps - k) * H, H);
+        double[] w = Spectral.toDouble(p, shape.wOffset(), H * H);
+        double wNorm = Spectral.norm(H, H, w);
+        double[] factorNorm = new double[steps];
+        double[] dw = new double[H * H];
+        for (int k = 0; k < steps; k++) {
+            int t = steps - k;
+            boolean finite = true;
+            for (int i = 0; i < H; i++) {
+                float h = hs[t * H + i];
+                if (!Float.isFinite(h)) { finite = false; break; }
+                double d = act.derivativeFromOutput(h);
+                for (int j = 0; j < H; j++) dw[i * H + j] = d * w[i * H + j];   // diag(d) W
+            }
+            // ||W^T diag(d)|| = ||diag(d) W||
+            factorNorm[k] = finite ? Spectral.norm(H, H, dw, 0, Spectral.NORM_ITERATIONS) : Double.NaN;
+        }
+        RateFit fit = RateFit.of(gradNorm, steps);
+        return new Flow(act, steps, loss, dLdh, gradNorm, factorNorm, wNorm, grads, firstBad, fit);
+    }
+
+    static double norm(float[] a, int off, int n) {
+        double s = 0;
+        for (int k = 0; k < n; k++) s += (double) a[off + k] * a[off + k];
+        return Math.sqrt(s);
+    }
+}
