@@ -230,7 +230,7 @@ public final class Rnn implements AutoCloseable {
                        float[] h0, float[] outputs, boolean head) {
         final int bh = ws.batch * shape.hidden();
         ws.clearForward();
-        if (xi != null) transposeU(params.data(), ws);
+        transposeInputAndOutputWeights(params.data(), ws);
         if (h0 != null) System.arraycopy(h0, 0, ws.hs, 0, bh);
         else Arrays.fill(ws.hs, 0, bh, 0f);
         ws.params = params;
@@ -311,7 +311,7 @@ public final class Rnn implements AutoCloseable {
             Arrays.fill(pre, r0 * H, r1 * H, 0f);
             k.addRowVector(r1 - r0, H, p, shape.bOffset(), pre, r0 * H, H);
             if (x != null) {
-                k.gemmNT(r1 - r0, H, I, x, (t0 * B + r0) * I, I, p, shape.uOffset(), I, pre, r0 * H, H);
+                k.gemmNN(r1 - r0, H, I, x, (t0 * B + r0) * I, I, ws.uT, 0, H, pre, r0 * H, H);
             } else {
                 for (int r = r0; r < r1; r++) k.addRowVector(1, H, ws.uT, xi[t0 * B + r] * H, pre, r * H, H);
             }
@@ -354,7 +354,7 @@ public final class Rnn implements AutoCloseable {
                 int outOff = (ws.outputs != null || ws.training ? t0 * B * O : 0) + r0 * O;
                 Arrays.fill(out, outOff, outOff + (r1 - r0) * O, 0f);
                 k.addRowVector(r1 - r0, O, p, shape.cOffset(), out, outOff, O);
-                k.gemmNT(r1 - r0, O, H, hs, base + bh + r0 * H, H, p, shape.vOffset(), H, out, outOff, O);
+                k.gemmNN(r1 - r0, O, H, hs, base + bh + r0 * H, H, ws.vT, 0, O, out, outOff, O);
                 if (head) {
                     // dy = dL/do overwrites the outputs (kept for backward in a training workspace)
                     loss += ws.classTargets != null
@@ -484,11 +484,22 @@ public final class Rnn implements AutoCloseable {
         }
     }
 
-    private void transposeU(float[] p, Workspace ws) {
-        int H = shape.hidden(), I = shape.input(), u = shape.uOffset();
-        float[] uT = ws.uT(I * H);
-        for (int i = 0; i < H; i++) {
-            for (int c = 0; c < I; c++) uT[c * H + i] = p[u + i * I + c];
+    /**
+     * U^T (I x H) and V^T (H x O) for this call: the projections then run as C += A B with
+     * contiguous rows of B (register tiles over the output row), which beats the dot-product
+     * form C += A B^T when the inner size (I, or H for the output) is small. A class input
+     * gathers row x_t of U^T. Costs O(H(I + O)) per call, small beside a step's O(H^2).
+     */
+    private void transposeInputAndOutputWeights(float[] p, Workspace ws) {
+        int H = shape.hidden(), I = shape.input(), O = shape.output();
+        transpose(p, shape.uOffset(), H, I, ws.uT);
+        transpose(p, shape.vOffset(), O, H, ws.vT);
+    }
+
+    /** dst (cols x rows) = transpose of the rows x cols matrix at src[off]. */
+    private static void transpose(float[] src, int off, int rows, int cols, float[] dst) {
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) dst[j * rows + i] = src[off + i * cols + j];
         }
     }
 

@@ -38,8 +38,10 @@ public final class Workspace {
     final float[] zeros;
     /** Training: capacity*B*O, dL/do_t. Inference: block*B*O, the current block's outputs. */
     final float[] dy;
-    /** I*H: U transposed, so that class inputs gather a contiguous row; filled per call. */
-    float[] uT;
+    /** I*H: U transposed (class inputs gather a contiguous row of it); filled per forward call. */
+    final float[] uT;
+    /** H*O: V transposed, for the output projection; filled per forward call. */
+    final float[] vT;
     /** I*H: dU transposed for class inputs, folded into Grads at the end of backward. */
     float[] dUT;
 
@@ -89,6 +91,8 @@ public final class Workspace {
         this.deltaCarry = training ? new float[bh] : new float[0];
         this.zeros = new float[bh];
         this.dy = new float[(int) dyLen];
+        this.uT = new float[shape.input() * shape.hidden()];
+        this.vT = new float[shape.hidden() * shape.output()];
     }
 
     /** Sequences per call. */
@@ -130,7 +134,7 @@ public final class Workspace {
     /** Bytes held by this workspace's arrays (what a memory budget should count). */
     public long bytes() {
         long floats = (long) hs.length + work.length + delta.length + deltaCarry.length + zeros.length + dy.length
-                + (uT == null ? 0 : uT.length) + (dUT == null ? 0 : dUT.length);
+                + uT.length + vT.length + (dUT == null ? 0 : dUT.length);
         return floats * Float.BYTES;
     }
 
@@ -155,11 +159,6 @@ public final class Workspace {
         hasLossHead = false;
         loss = 0;
         steps = 0;
-    }
-
-    float[] uT(int size) {
-        if (uT == null) uT = new float[size];
-        return uT;
     }
 
     float[] dUT(int size) {
