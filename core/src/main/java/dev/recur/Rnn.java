@@ -62,7 +62,8 @@ public final class Rnn implements AutoCloseable {
     private Rnn(Builder b) {
         this.shape = b.shape;
         this.activation = b.activation;
-        this.kernels = b.kernels != null ? b.kernels : KernelsLookup.resolve(b.choice);
+        this.kernels = b.kernels != null ? b.kernels
+                : KernelsLookup.resolve(b.choice != null ? b.choice : KernelsLookup.defaultChoice());
         this.checkFinite = b.checkFinite;
         this.splitHiddenMin = b.splitHiddenMin;
         this.workers = new Workers(b.threads);
@@ -91,6 +92,7 @@ public final class Rnn implements AutoCloseable {
     }
 
     private Workspace bind(Workspace ws) {
+        ws.owner = this;
         ws.forwardJob = w -> forwardWorker(ws, w);
         ws.backwardJob = w -> backwardWorker(ws, w);
         return ws;
@@ -511,10 +513,7 @@ public final class Rnn implements AutoCloseable {
             throw new IllegalArgumentException("params.shape() = " + params.shape() + ", expected " + shape);
         }
         if (ws == null) throw new IllegalArgumentException("workspace is null, expected one from trainingWorkspace or inferenceWorkspace");
-        if (!ws.shape.equals(shape)) {
-            throw new IllegalArgumentException("workspace shape = " + ws.shape + ", expected " + shape
-                    + " (a workspace belongs to an engine of one shape)");
-        }
+        checkOwner(ws);
         Checks.positive("steps", steps);
         if (ws.training && steps > ws.capacity) {
             throw new IllegalArgumentException("steps = " + steps + ", expected <= the workspace's maxSteps = " + ws.capacity);
@@ -523,6 +522,23 @@ public final class Rnn implements AutoCloseable {
             Checks.length("h0", h0, (long) ws.batch * shape.hidden(), "batch*hidden");
             if (checkFinite) Checks.finite("h0", h0);
         }
+    }
+
+    /** A workspace is bound to the engine that made it (its jobs run that engine's driver). */
+    private void checkOwner(Workspace ws) {
+        if (!ws.shape.equals(shape)) {
+            throw new IllegalArgumentException("workspace shape = " + ws.shape + ", expected " + shape
+                    + " (a workspace belongs to the engine that made it)");
+        }
+        if (ws.owner != this) {
+            throw new IllegalArgumentException("workspace was made by another engine (" + ws.owner
+                    + "), expected one from this engine's trainingWorkspace or inferenceWorkspace (" + this + ")");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Rnn[" + shape + ", " + activation.id() + ", " + kernels.name() + " kernels, " + workers.size() + " threads]";
     }
 
     private void checkDense(float[] x, Workspace ws, int steps) {
@@ -547,6 +563,7 @@ public final class Rnn implements AutoCloseable {
 
     private void checkBackward(Params params, Workspace ws, Grads grads, float[] dhT, float[] dh0) {
         if (ws == null) throw new IllegalArgumentException("workspace is null, expected the one the forward pass used");
+        checkOwner(ws);
         if (!ws.training) {
             throw new IllegalStateException("backward needs a training workspace (trainingWorkspace); this one was made "
                     + "for inference and keeps no states");
@@ -584,7 +601,6 @@ public final class Rnn implements AutoCloseable {
         private Builder(Shape shape) {
             if (shape == null) throw new IllegalArgumentException("shape is null, expected a Shape(input, hidden, output)");
             this.shape = shape;
-            this.choice = KernelsLookup.defaultChoice();
         }
 
         public Builder activation(Activation a) {
@@ -593,7 +609,10 @@ public final class Rnn implements AutoCloseable {
             return this;
         }
 
-        /** Kernel path: auto (default, or the {@code recur.kernels} property), scalar or vector. */
+        /**
+         * Kernel path: auto, scalar or vector. Unset, the {@code recur.kernels} system property
+         * decides (read when the engine is built; auto if absent).
+         */
         public Builder kernels(KernelChoice c) {
             if (c == null) throw new IllegalArgumentException("kernels is null, expected auto, scalar or vector");
             this.choice = c;

@@ -45,6 +45,8 @@ public final class Workspace {
     /** I*H: dU transposed for class inputs, folded into Grads at the end of backward. */
     float[] dUT;
 
+    /** The engine that made this workspace: only it may run calls on it. */
+    Rnn owner;
     /** Workers of the engine that made this workspace; per-worker partial losses. */
     final int workers;
     final double[] partialLoss;
