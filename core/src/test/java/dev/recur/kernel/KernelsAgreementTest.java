@@ -192,6 +192,53 @@ class KernelsAgreementTest {
         }
     }
 
+    /**
+     * Shapes that reach every blocked path of {@link VectorKernels}: 6-row and 4-row register
+     * tiles, row blocks and reduction blocks of the outer-product family; the 8-row, 4-row and
+     * 1-row GEMV tiles against the 4 x 2 tile of gemmNT. Each row of a many-row call must be
+     * bitwise the row computed alone (the one-row paths), and within tolerance of the reference.
+     */
+    @Test
+    void blockedPathsMatchSingleRowsBitForBit() {
+        int l = VectorKernels.lanes();
+        int n = 6 * l + l + 3;   // 2L panels, one full vector, a masked tail
+        for (int[] mk : new int[][] {{131, 300}, {17, 64}, {10, 9}}) {
+            int m = mk[0], k = mk[1];
+            checkGemmNN(m, n, k);
+            checkGemmTN(m, n, k);
+            Mat a = new Mat(m, k), at = new Mat(k, m), b = new Mat(k, n), c0 = new Mat(m, n);
+            for (Kernels kk : BOTH) {
+                Mat all = c0.copy(), one = c0.copy();
+                kk.gemmNN(m, n, k, a.data, a.off, a.ld, b.data, b.off, b.ld, all.data, all.off, all.ld);
+                for (int i = 0; i < m; i++) {
+                    kk.gemmNN(1, n, k, a.data, a.off + i * a.ld, a.ld, b.data, b.off, b.ld, one.data, one.off + i * one.ld, one.ld);
+                }
+                assertArrayEquals(all.data, one.data, "gemmNN rows " + dims(kk, m, n, k));
+                all = c0.copy();
+                one = c0.copy();
+                kk.gemmTN(m, n, k, at.data, at.off, at.ld, b.data, b.off, b.ld, all.data, all.off, all.ld);
+                for (int i = 0; i < m; i++) {
+                    kk.gemmTN(1, n, k, at.data, at.off + i, at.ld, b.data, b.off, b.ld, one.data, one.off + i * one.ld, one.ld);
+                }
+                assertArrayEquals(all.data, one.data, "gemmTN rows " + dims(kk, m, n, k));
+            }
+        }
+        int nt = 70;
+        for (int k : new int[] {256, 300, 1100}) {
+            int m = 9;
+            checkGemmNT(m, nt, k);
+            Mat a = new Mat(m, k), b = new Mat(nt, k), c0 = new Mat(m, nt);
+            for (Kernels kk : BOTH) {
+                Mat all = c0.copy(), one = c0.copy();
+                kk.gemmNT(m, nt, k, a.data, a.off, a.ld, b.data, b.off, b.ld, all.data, all.off, all.ld);
+                for (int i = 0; i < m; i++) {
+                    kk.gemv(nt, k, b.data, b.off, b.ld, a.data, a.off + i * a.ld, one.data, one.off + i * one.ld);
+                }
+                assertArrayEquals(all.data, one.data, "gemmNT rows = gemv " + dims(kk, m, nt, k));
+            }
+        }
+    }
+
     @Test
     void gemvAndGemvTAgree() {
         for (int m : SIZES) {
