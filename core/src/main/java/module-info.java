@@ -3,7 +3,9 @@
  *
  * <p>Exported: {@code dev.recur} (shapes, parameters, the engine), {@code dev.recur.kernel}
  * (the kernel surface and its lookup), {@code dev.recur.optim} (optimisers and clipping),
- * {@code dev.recur.gradflow} (gradient-flow measurements).
+ * {@code dev.recur.gradflow} (gradient-flow measurements), {@code dev.recur.seq} (very long
+ * sequences: checkpointed and truncated BPTT, streamed inputs, compensated time sums) and
+ * {@code dev.recur.io} (numpy .npy/.npz models and arrays).
  * The vector module is optional ({@code requires static}): without it the lookup falls back to
  * the scalar kernels.
  */
@@ -15,4 +17,6 @@ module dev.recur.core {
     exports dev.recur.kernel;
     exports dev.recur.optim;
     exports dev.recur.gradflow;
+    exports dev.recur.seq;
+    exports dev.recur.io;
 }

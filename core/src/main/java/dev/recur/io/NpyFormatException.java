@@ -1,0 +1,15 @@
+package dev.recur.io;
+
+import java.io.IOException;
+
+/**
+ * A file that is not a valid .npy/.npz array or recur model. The message says which file, which
+ * entry and exactly what is wrong with it (and what was expected).
+ */
+public class NpyFormatException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    public NpyFormatException(String message) { super(message); }
+
+    public NpyFormatException(String message, Throwable cause) { super(message, cause); }
+}
