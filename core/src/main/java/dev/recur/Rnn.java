@@ -48,8 +48,13 @@ public final class Rnn implements AutoCloseable {
     private static final int MIN_BLOCK_STEPS = 1;
     /** ...nor more (bounds the workspace for B = 1). */
     private static final int MAX_BLOCK_STEPS = 64;
-    /** Default threshold for splitting one step among threads when B < threads (measured: see BENCHMARKS.md). */
-    static final int DEFAULT_SPLIT_HIDDEN = 256;
+    /**
+     * Default smallest H at which one step is split among threads when B < threads. Measured at
+     * B = 1, 2 threads (BENCHMARKS.md): the per-step barrier made H = 256 1.8x slower than not
+     * splitting; H = 512 and 1024 came out even, so only H >= 1024 splits (its W no longer fits
+     * one core's L2, so each core keeps its half).
+     */
+    static final int DEFAULT_SPLIT_HIDDEN = 1024;
 
     private final Shape shape;
     private final Activation activation;
@@ -191,6 +196,31 @@ public final class Rnn implements AutoCloseable {
             throw new IllegalStateException("backward needs a forward pass with targets; this workspace's last forward "
                     + "had none (use backwardLayer with dL/dh_t)");
         }
+        back(params, ws, grads, null, dhT, null, dh0);
+        return dh0;
+    }
+
+    /**
+     * Full BPTT for one chunk of a longer sequence that carries delta itself across the chunk
+     * boundary, so that a sequence run backward chunk by chunk makes bitwise the additions of
+     * one unsplit backward (carrying dL/dh_T = W^T delta_{T+1} instead rounds W^T delta_{T+1}
+     * separately before adding it to the boundary step's V^T dy). {@code deltaNext} (B*H, null
+     * for zeros) is delta_{T+1}: what the following chunk's call wrote into its
+     * {@code deltaFirst}; {@code deltaFirst} (B*H, may be null) receives delta_1 of this chunk.
+     * {@code dhT} and {@code dh0} as in {@link #backward(Params, Workspace, Grads, float[], float[])}.
+     */
+    public float[] backward(Params params, Workspace ws, Grads grads, float[] dhT, float[] dh0, float[] deltaNext,
+                            float[] deltaFirst) {
+        checkBackward(params, ws, grads, dhT, dh0);
+        long bh = (long) ws.batch * shape.hidden();
+        if (deltaNext != null) Checks.length("deltaNext", deltaNext, bh, "batch*hidden");
+        if (deltaFirst != null) Checks.length("deltaFirst", deltaFirst, bh, "batch*hidden");
+        if (!ws.hasLossHead) {
+            throw new IllegalStateException("backward needs a forward pass with targets; this workspace's last forward "
+                    + "had none (use backwardLayer with dL/dh_t)");
+        }
+        ws.deltaIn = deltaNext;
+        ws.deltaOut = deltaFirst;
         back(params, ws, grads, null, dhT, null, dh0);
         return dh0;
     }
@@ -385,8 +415,8 @@ public final class Rnn implements AutoCloseable {
         final int o0 = lo(w, nw, O), o1 = lo(w + 1, nw, O);
         final int b0 = lo(w, nw, B), b1 = lo(w + 1, nw, B);
 
-        // delta_{T+1} = 0: the first block processed (the last in time) starts from zeros.
-        float[] deltaNext = ws.zeros;
+        // delta_{T+1} = 0 (or the following chunk's delta_1): the first block processed starts from it.
+        float[] deltaNext = ws.deltaIn != null ? ws.deltaIn : ws.zeros;
         int deltaNextOff = 0;
         final int lastBlock = (steps - 1) / ws.block * ws.block;
         for (int t0 = lastBlock; t0 >= 0; t0 -= ws.block) {
@@ -473,6 +503,10 @@ public final class Rnn implements AutoCloseable {
             workers.barrier(w);
         }
 
+        if (ws.deltaOut != null) {
+            int c0 = lo(w, nw, bh), c1 = lo(w + 1, nw, bh);
+            System.arraycopy(ws.deltaCarry, c0, ws.deltaOut, c0, c1 - c0);
+        }
         // dL/dh_0 = W^T delta_1, split by hidden unit; fold dU^T (class inputs) into dU.
         if (dh0 != null) {
             for (int r = 0; r < B; r++) Arrays.fill(dh0, r * H + i0, r * H + i1, 0f);

@@ -60,6 +60,8 @@ public final class Workspace {
     float[] floatTargets;
     float[] outputs;
     float[] dH, dhT, dX, dh0;
+    /** Chunked backward: delta_{T+1} from the following chunk (null: zeros), and where delta_1 goes (null: nowhere). */
+    float[] deltaIn, deltaOut;
 
     // What the last forward pass left for backward.
     int steps;
@@ -152,6 +154,7 @@ public final class Workspace {
         floatTargets = null;
         outputs = null;
         dH = dhT = dX = dh0 = null;
+        deltaIn = deltaOut = null;
     }
 
     void clearForward() {

@@ -55,7 +55,7 @@ public final class CheckpointedBptt {
     private final Segment tail;
     private final Grads segGrads;
     private final GradAccumulator master;
-    private final float[] dhA, dhB;
+    private final float[] dhA, dhB, dh0Buf;
 
     private CheckpointedBptt(Builder b, int segment, long estimate) {
         this.rnn = b.rnn;
@@ -82,6 +82,7 @@ public final class CheckpointedBptt {
         this.master = new GradAccumulator(shape);
         this.dhA = new float[bh];
         this.dhB = new float[bh];
+        this.dh0Buf = new float[bh];
     }
 
     /** A plan for sequences shaped like {@code source} (its length, batch, sizes and kinds). */
@@ -162,7 +163,7 @@ public final class CheckpointedBptt {
         // 2. Backward, last segment first: recompute its states, back-propagate, carry dL/dh.
         long recompute = 0, backward = 0;
         double loss = 0;
-        float[] carryIn = dhT, carryOut = dhA;
+        float[] carryIn = null, carryOut = dhA;
         for (int k = segments - 1; k >= 0; k--) {
             long a = System.nanoTime();
             Segment seg = k == segments - 1 ? tail : full;
@@ -174,7 +175,9 @@ public final class CheckpointedBptt {
                 segGrads.zero();
                 target = segGrads;
             }
-            rnn.backward(params, train, target, carryIn, carryOut);
+            // delta itself crosses the boundary (bitwise the store-all additions); dL/dh only at the ends
+            rnn.backward(params, train, target, k == segments - 1 ? dhT : null, k == 0 ? dh0Buf : null,
+                    k == segments - 1 ? null : carryIn, carryOut);
             if (acc != null) acc.add(segGrads);
             long c = System.nanoTime();
             recompute += b - a;
@@ -183,7 +186,7 @@ public final class CheckpointedBptt {
             carryOut = carryOut == dhA ? dhB : dhA;
             progress.progress(ProgressListener.Phase.BACKWARD, steps - (long) k * segment, steps);
         }
-        if (dh0 != null) System.arraycopy(carryIn, 0, dh0, 0, bh);
+        if (dh0 != null) System.arraycopy(dh0Buf, 0, dh0, 0, bh);
         return new SequenceResult(steps, loss, segments, segment, forwardNanos, recompute, backward, estimate);
     }
 

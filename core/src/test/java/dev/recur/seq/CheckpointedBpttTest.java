@@ -58,10 +58,17 @@ class CheckpointedBpttTest {
         double hd = RefRnn.relDiff(dh0, ref.dh0());
         System.out.printf("checkpoint vs store-all T=%d S=%d B=%d segments=%d: grad rel diff %.2e, dh0 rel diff %.2e%n",
                 T, cp.segment(), B, cp.checkpoints(), gd, hd);
-        if (cp.checkpoints() == 1) {
-            assertArrayEquals(ref.grads().data(), g.data(), "one segment: bitwise equal");
+        if (in == Kind.DENSE || cp.checkpoints() == 1) {
+            // Rnn's delta-carrying backward: bitwise at every segmentation (dense inputs)
+            assertArrayEquals(ref.grads().data(), g.data(), "bitwise equal");
             assertArrayEquals(ref.dh0(), dh0, "one segment: bitwise equal dh0");
         } else {
+            // class inputs: the engine sums dU^T per call and folds it into dU at the end of each
+            // call, so dU alone is summed in another order; every other block is bitwise equal
+            int u = shape.uOffset(), nu = shape.hidden() * shape.input();
+            assertArrayEquals(java.util.Arrays.copyOfRange(ref.grads().data(), nu, shape.size()),
+                    java.util.Arrays.copyOfRange(g.data(), nu, shape.size()), "W, b, V, c bitwise equal");
+            assertArrayEquals(ref.dh0(), dh0, "dh0 bitwise equal");
             assertTrue(gd <= 1e-5, "grad rel diff " + gd);
             assertTrue(hd <= 1e-5, "dh0 rel diff " + hd);
         }
@@ -156,11 +163,8 @@ class CheckpointedBpttTest {
         SyntheticSource src = new SyntheticSource(4_000_000L, 1, 8, 8, 1);
         long est = MemoryPlan.checkpoint(shape, 1, 4_000_000L, 20_032, Kind.DENSE, Kind.CLASS);
         long ws = MemoryPlan.trainingWorkspace(shape, 1, 20_032, Kind.DENSE);
-        // an upper bound, and a tight one (the engine may add small buffers: say so here if it grows)
-        long real = rnn.trainingWorkspace(1, 20_032).bytes();
-        assertTrue(ws >= real && ws <= real * 1.02 + 4096, "training workspace estimate " + ws + " vs " + real);
-        long realInf = rnn.inferenceWorkspace(1).bytes(), inf = MemoryPlan.inferenceWorkspace(shape, 1, Kind.DENSE);
-        assertTrue(inf >= realInf && inf <= realInf * 1.05 + 4096, "inference workspace estimate " + inf + " vs " + realInf);
+        assertEquals(rnn.trainingWorkspace(1, 20_032).bytes() + 256, ws, 64.0 * 4, "training workspace estimate");
+        assertEquals(rnn.inferenceWorkspace(1).bytes() + 256, MemoryPlan.inferenceWorkspace(shape, 1, Kind.DENSE), 64.0 * 4);
         assertTrue(est > ws);
         CheckpointedBptt cp = CheckpointedBptt.builder(rnn, src).segment(20_000).build();
         assertEquals(20_032, cp.segment(), "rounded up to whole engine blocks of 64 steps");
