@@ -48,6 +48,7 @@ for r in $(seq 1 "$rounds"); do
   jmh -p kernels=scalar -p threads=1 -rf json -rff "$out/recur-scalar-r$r.json" >"$out/recur-scalar-r$r.log"
   if [ "$peer_ok" = 1 ]; then
     echo "== round $r/$rounds: PyTorch peer" >&2
+    MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=268435456 \
     LD_LIBRARY_PATH=$openblas /usr/bin/python3 "$peers/torch_rnn_bench.py" --threads 1 --only "$configs" \
       --no-fwd --min-time 1 --quiet "${PEER_QUIET:-0.3}" --max-wait 60 --out "$out/torch-t1-r$r.json" >"$out/torch-t1-r$r.log"
     MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=268435456 \
