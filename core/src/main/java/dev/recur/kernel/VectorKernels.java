@@ -20,8 +20,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <ul>
  *   <li><b>Dot-product form</b> ({@link #gemv}, {@link #gemmNT}, {@link #recurrentForward}):
  *   one vector accumulator per output element, starting at zero, {@code acc = fma(a, b, acc)}
- *   over the full chunks of the reduction in order, then one masked chunk for the tail, then
- *   {@link #sumLanes} (a fixed tree order), then one add into the output. A tile computes several
+ *   over the full chunks of the reduction in order, then {@link #sumLanes} (a fixed tree
+ *   order) plus the scalar-fma tail of the last k mod L terms ({@link #tailDot}), then one add
+ *   into the output. A tile computes several
  *   elements at once only to share loads and to have independent FMA chains in flight.</li>
  *   <li><b>Axpy / outer-product form</b> ({@link #gemvT}, {@link #gemmNN}, {@link #gemmTN},
  *   {@link #recurrentBackward}): the output element itself is the accumulator,
@@ -179,27 +180,14 @@ public final class VectorKernels implements Kernels {
             va = FloatVector.fromArray(S, a, a3 + p);
             s30 = va.fma(vb0, s30); s31 = va.fma(vb1, s31);
         }
-        if (kFull < k) {
-            VectorMask<Float> m = S.indexInRange(kFull, k);
-            FloatVector vb0 = FloatVector.fromArray(S, b, b0 + kFull, m);
-            FloatVector vb1 = FloatVector.fromArray(S, b, b1 + kFull, m);
-            FloatVector va = FloatVector.fromArray(S, a, a0 + kFull, m);
-            s00 = va.fma(vb0, s00); s01 = va.fma(vb1, s01);
-            va = FloatVector.fromArray(S, a, a1 + kFull, m);
-            s10 = va.fma(vb0, s10); s11 = va.fma(vb1, s11);
-            va = FloatVector.fromArray(S, a, a2 + kFull, m);
-            s20 = va.fma(vb0, s20); s21 = va.fma(vb1, s21);
-            va = FloatVector.fromArray(S, a, a3 + kFull, m);
-            s30 = va.fma(vb0, s30); s31 = va.fma(vb1, s31);
-        }
-        c[c0] += sumLanes(s00);
-        c[c0 + 1] += sumLanes(s01);
-        c[c0 + ldc] += sumLanes(s10);
-        c[c0 + ldc + 1] += sumLanes(s11);
-        c[c0 + 2 * ldc] += sumLanes(s20);
-        c[c0 + 2 * ldc + 1] += sumLanes(s21);
-        c[c0 + 3 * ldc] += sumLanes(s30);
-        c[c0 + 3 * ldc + 1] += sumLanes(s31);
+        c[c0] += sumLanes(s00) + tailDot(kFull, k, a, a0, b, b0);
+        c[c0 + 1] += sumLanes(s01) + tailDot(kFull, k, a, a0, b, b1);
+        c[c0 + ldc] += sumLanes(s10) + tailDot(kFull, k, a, a1, b, b0);
+        c[c0 + ldc + 1] += sumLanes(s11) + tailDot(kFull, k, a, a1, b, b1);
+        c[c0 + 2 * ldc] += sumLanes(s20) + tailDot(kFull, k, a, a2, b, b0);
+        c[c0 + 2 * ldc + 1] += sumLanes(s21) + tailDot(kFull, k, a, a2, b, b1);
+        c[c0 + 3 * ldc] += sumLanes(s30) + tailDot(kFull, k, a, a3, b, b0);
+        c[c0 + 3 * ldc + 1] += sumLanes(s31) + tailDot(kFull, k, a, a3, b, b1);
     }
 
     private static void dot4x1(int k, float[] a, int a0, int lda, float[] b, int b0,
@@ -214,18 +202,10 @@ public final class VectorKernels implements Kernels {
             s2 = FloatVector.fromArray(S, a, a2 + p).fma(vb, s2);
             s3 = FloatVector.fromArray(S, a, a3 + p).fma(vb, s3);
         }
-        if (kFull < k) {
-            VectorMask<Float> m = S.indexInRange(kFull, k);
-            FloatVector vb = FloatVector.fromArray(S, b, b0 + kFull, m);
-            s0 = FloatVector.fromArray(S, a, a0 + kFull, m).fma(vb, s0);
-            s1 = FloatVector.fromArray(S, a, a1 + kFull, m).fma(vb, s1);
-            s2 = FloatVector.fromArray(S, a, a2 + kFull, m).fma(vb, s2);
-            s3 = FloatVector.fromArray(S, a, a3 + kFull, m).fma(vb, s3);
-        }
-        c[c0] += sumLanes(s0);
-        c[c0 + ldc] += sumLanes(s1);
-        c[c0 + 2 * ldc] += sumLanes(s2);
-        c[c0 + 3 * ldc] += sumLanes(s3);
+        c[c0] += sumLanes(s0) + tailDot(kFull, k, a, a0, b, b0);
+        c[c0 + ldc] += sumLanes(s1) + tailDot(kFull, k, a, a1, b, b0);
+        c[c0 + 2 * ldc] += sumLanes(s2) + tailDot(kFull, k, a, a2, b, b0);
+        c[c0 + 3 * ldc] += sumLanes(s3) + tailDot(kFull, k, a, a3, b, b0);
     }
 
     private static void dot1x4(int k, float[] a, int a0, float[] b, int b0, int ldb, float[] c, int c0) {
@@ -239,18 +219,10 @@ public final class VectorKernels implements Kernels {
             s2 = va.fma(FloatVector.fromArray(S, b, b2 + p), s2);
             s3 = va.fma(FloatVector.fromArray(S, b, b3 + p), s3);
         }
-        if (kFull < k) {
-            VectorMask<Float> m = S.indexInRange(kFull, k);
-            FloatVector va = FloatVector.fromArray(S, a, a0 + kFull, m);
-            s0 = va.fma(FloatVector.fromArray(S, b, b0 + kFull, m), s0);
-            s1 = va.fma(FloatVector.fromArray(S, b, b1 + kFull, m), s1);
-            s2 = va.fma(FloatVector.fromArray(S, b, b2 + kFull, m), s2);
-            s3 = va.fma(FloatVector.fromArray(S, b, b3 + kFull, m), s3);
-        }
-        c[c0] += sumLanes(s0);
-        c[c0 + 1] += sumLanes(s1);
-        c[c0 + 2] += sumLanes(s2);
-        c[c0 + 3] += sumLanes(s3);
+        c[c0] += sumLanes(s0) + tailDot(kFull, k, a, a0, b, b0);
+        c[c0 + 1] += sumLanes(s1) + tailDot(kFull, k, a, a0, b, b1);
+        c[c0 + 2] += sumLanes(s2) + tailDot(kFull, k, a, a0, b, b2);
+        c[c0 + 3] += sumLanes(s3) + tailDot(kFull, k, a, a0, b, b3);
     }
 
     private static void dot1x1(int k, float[] a, int a0, float[] b, int b0, float[] c, int c0) {
@@ -259,11 +231,20 @@ public final class VectorKernels implements Kernels {
         for (int p = 0; p < kFull; p += L) {
             s = FloatVector.fromArray(S, a, a0 + p).fma(FloatVector.fromArray(S, b, b0 + p), s);
         }
-        if (kFull < k) {
-            VectorMask<Float> m = S.indexInRange(kFull, k);
-            s = FloatVector.fromArray(S, a, a0 + kFull, m).fma(FloatVector.fromArray(S, b, b0 + kFull, m), s);
-        }
-        c[c0] += sumLanes(s);
+        c[c0] += sumLanes(s) + tailDot(kFull, k, a, a0, b, b0);
+    }
+
+    /**
+     * The last {@code k - kFull < L} terms of a dot product, in scalar fma, in order. Replaces a
+     * masked vector chunk: masked loads made gemv and gemmNT 6-8x slower at sizes that are not a
+     * multiple of L (AVX2, JDK 25). Every output element of the dot kernels adds
+     * {@code sumLanes(s) + tailDot(...)} the same way, so row splits stay bitwise identical, and
+     * Math.fma is correctly rounded in every JIT tier.
+     */
+    private static float tailDot(int kFull, int k, float[] a, int a0, float[] b, int b0) {
+        float t = 0f;
+        for (int p = kFull; p < k; p++) t = Math.fma(a[a0 + p], b[b0 + p], t);
+        return t;
     }
 
     /**
