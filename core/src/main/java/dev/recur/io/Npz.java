@@ -57,8 +57,10 @@ public final class Npz {
         ZipFile zip;
         try {
             zip = new ZipFile(file.toFile());
-        } catch (ZipException e) {
-            throw new NpyFormatException(file + ": is not a valid .npz (zip) archive (" + e.getMessage() + ")", e);
+        } catch (ZipException | java.io.EOFException e) {
+            // a damaged end-of-central-directory record can make ZipFile read past the end (EOFException, no message)
+            throw new NpyFormatException(file + ": is not a valid .npz (zip) archive ("
+                    + (e.getMessage() != null ? e.getMessage() : "its directory points past the end of the file") + ")", e);
         }
         try (zip) {
             long maxMemory = Runtime.getRuntime().maxMemory();

@@ -69,7 +69,7 @@ class LoaderFuzzTest {
                         throw new AssertionError("case " + c + ": expected an IOException with a clear message, got " + t, t);
                     }
                     String msg = t.getMessage();
-                    assertNotNull(msg, "case " + c + ": an error without a message");
+                    if (msg == null) throw new AssertionError("case " + c + ": an error without a message: " + t, t);
                     assertTrue(msg.contains(f.toString()) || msg.contains(f.getFileName().toString()),
                             "case " + c + ": message does not name the file: " + msg);
                     errors++;
