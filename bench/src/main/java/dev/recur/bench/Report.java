@@ -1,5 +1,7 @@
 package dev.recur.bench;
 
+import dev.recur.io.Json;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,9 +48,9 @@ public final class Report {
         for (Path f : files) {
             Object root = Json.parse(Files.readString(f));
             if (root instanceof Map<?, ?> m && m.containsKey("results")) {
-                readPeer(Json.obj(root), peer);
+                readPeer(obj(root), peer);
             } else {
-                readJmh(Json.arr(root), bptt, kernel);
+                readJmh(arr(root), bptt, kernel);
             }
         }
         StringBuilder out = new StringBuilder();
@@ -59,11 +61,11 @@ public final class Report {
 
     private static void readJmh(List<Object> runs, Map<String, List<Double>> bptt, Map<String, List<Double>> kernel) {
         for (Object o : runs) {
-            Map<String, Object> run = Json.obj(o);
+            Map<String, Object> run = obj(o);
             String bench = (String) run.get("benchmark");
-            Map<String, Object> params = Json.obj(run.get("params"));
-            double score = (Double) Json.obj(run.get("primaryMetric")).get("score");
-            String unit = (String) Json.obj(run.get("primaryMetric")).get("scoreUnit");
+            Map<String, Object> params = obj(run.get("params"));
+            double score = ((Number) obj(run.get("primaryMetric")).get("score")).doubleValue();
+            String unit = (String) obj(run.get("primaryMetric")).get("scoreUnit");
             if (bench.endsWith("BpttBench.sequence")) {
                 if (!unit.equals("ms/op")) throw new IllegalArgumentException("BpttBench unit " + unit + ", expected ms/op");
                 String key = params.get("config") + "|" + params.get("kernels") + "|" + params.get("threads");
@@ -78,19 +80,25 @@ public final class Report {
     }
 
     private static void readPeer(Map<String, Object> root, Map<String, List<Double>> peer) {
-        int threads = ((Double) Json.obj(root.get("meta")).get("threads")).intValue();
-        for (Object o : Json.arr(root.get("results"))) {
-            Map<String, Object> r = Json.obj(o);
-            int h = ((Double) r.get("H")).intValue(), b = ((Double) r.get("B")).intValue();
-            int t = ((Double) r.get("T")).intValue();
+        int threads = ((Number) obj(root.get("meta")).get("threads")).intValue();
+        for (Object o : arr(root.get("results"))) {
+            Map<String, Object> r = obj(o);
+            int h = ((Number) r.get("H")).intValue(), b = ((Number) r.get("B")).intValue();
+            int t = ((Number) r.get("T")).intValue();
             String act = (String) r.get("act");
             for (PeerConfigs c : PeerConfigs.ALL) {
                 if (c.hidden() == h && c.batch() == b && c.steps() == t && c.activation().equals(act)) {
-                    peer.computeIfAbsent(c.index() + "|" + threads, k -> new ArrayList<>()).add((Double) r.get("steps_per_s"));
+                    peer.computeIfAbsent(c.index() + "|" + threads, k -> new ArrayList<>()).add(((Number) r.get("steps_per_s")).doubleValue());
                 }
             }
         }
     }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> obj(Object o) { return (Map<String, Object>) o; }
+
+    @SuppressWarnings("unchecked")
+    private static List<Object> arr(Object o) { return (List<Object>) o; }
 
     static double median(List<Double> v) {
         double[] a = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
