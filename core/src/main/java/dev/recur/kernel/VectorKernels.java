@@ -477,40 +477,30 @@ public final class VectorKernels implements Kernels {
         v5.intoArray(c, c5);
     }
 
-    /** {@link #tile6x1} for the last {@code cols < L} columns: masked loads and stores. */
+    /**
+     * {@link #tile6x1} for the last {@code cols < L} columns, in scalar fma: bitwise what the
+     * vector lanes would compute (a lanewise fma is Math.fma), while masked loads and stores
+     * made gemmNN 6x slower at sizes that are not a multiple of L (AVX2, JDK 25).
+     */
     private static void tile6x1Masked(int kb, int cols, float[] a, int ai, int aPs, int aRs, float[] b, int bj,
                                       int ldb, float[] c, int c0, int ldc) {
-        VectorMask<Float> m = S.indexInRange(0, cols);
-        int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
-        int r1 = aRs, r2 = 2 * aRs, r3 = 3 * aRs, r4 = 4 * aRs, r5 = 5 * aRs;
-        FloatVector v0 = FloatVector.fromArray(S, c, c0, m);
-        FloatVector v1 = FloatVector.fromArray(S, c, c1, m);
-        FloatVector v2 = FloatVector.fromArray(S, c, c2, m);
-        FloatVector v3 = FloatVector.fromArray(S, c, c3, m);
-        FloatVector v4 = FloatVector.fromArray(S, c, c4, m);
-        FloatVector v5 = FloatVector.fromArray(S, c, c5, m);
-        for (int p = 0; p < kb; p++, ai += aPs, bj += ldb) {
-            FloatVector bv = FloatVector.fromArray(S, b, bj, m);
-            v0 = FloatVector.broadcast(S, a[ai]).fma(bv, v0);
-            v1 = FloatVector.broadcast(S, a[ai + r1]).fma(bv, v1);
-            v2 = FloatVector.broadcast(S, a[ai + r2]).fma(bv, v2);
-            v3 = FloatVector.broadcast(S, a[ai + r3]).fma(bv, v3);
-            v4 = FloatVector.broadcast(S, a[ai + r4]).fma(bv, v4);
-            v5 = FloatVector.broadcast(S, a[ai + r5]).fma(bv, v5);
-        }
-        v0.intoArray(c, c0, m);
-        v1.intoArray(c, c1, m);
-        v2.intoArray(c, c2, m);
-        v3.intoArray(c, c3, m);
-        v4.intoArray(c, c4, m);
-        v5.intoArray(c, c5, m);
+        edgeColumns(6, kb, cols, a, ai, aPs, aRs, b, bj, ldb, c, c0, ldc);
     }
 
-    /**
-     * A 4 x 3-vector tile of C held in 12 registers across kb steps: per step 3 loads of B,
-     * 4 broadcasts of A, 12 FMAs. 12 accumulators cover the FMA latency twice over, and the
-     * tile needs 12 + 3 + 1 of the 16 AVX2 registers.
-     */
+    /** {@code rows x cols} (cols < L) edge block of the outer-product tiles: c = fma(a_p, b_p, c), p in order. */
+    private static void edgeColumns(int rows, int kb, int cols, float[] a, int ai, int aPs, int aRs, float[] b, int bj,
+                                    int ldb, float[] c, int c0, int ldc) {
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < cols; j++) {
+                float v = c[c0 + r * ldc + j];
+                for (int p = 0, ap = ai + r * aRs, bp = bj + j; p < kb; p++, ap += aPs, bp += ldb) {
+                    v = Math.fma(a[ap], b[bp], v);
+                }
+                c[c0 + r * ldc + j] = v;
+            }
+        }
+    }
+
     private static void tile4x3(int kb, float[] a, int ai, int aPs, int aRs, float[] b, int bj, int ldb,
                                 float[] c, int c0, int ldc) {
         int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
@@ -557,21 +547,10 @@ public final class VectorKernels implements Kernels {
         v0.intoArray(c, c0); v1.intoArray(c, c1); v2.intoArray(c, c2); v3.intoArray(c, c3);
     }
 
-    /** {@link #tile4x1} for the last {@code cols < L} columns: masked loads and stores. */
+    /** {@link #tile4x1} for the last {@code cols < L} columns: see {@link #tile6x1Masked}. */
     private static void tile4x1Masked(int kb, int cols, float[] a, int ai, int aPs, int aRs, float[] b, int bj,
                                       int ldb, float[] c, int c0, int ldc) {
-        VectorMask<Float> m = S.indexInRange(0, cols);
-        int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
-        FloatVector v0 = FloatVector.fromArray(S, c, c0, m), v1 = FloatVector.fromArray(S, c, c1, m),
-                v2 = FloatVector.fromArray(S, c, c2, m), v3 = FloatVector.fromArray(S, c, c3, m);
-        for (int p = 0; p < kb; p++, ai += aPs, bj += ldb) {
-            FloatVector bv = FloatVector.fromArray(S, b, bj, m);
-            v0 = FloatVector.broadcast(S, a[ai]).fma(bv, v0);
-            v1 = FloatVector.broadcast(S, a[ai + aRs]).fma(bv, v1);
-            v2 = FloatVector.broadcast(S, a[ai + 2 * aRs]).fma(bv, v2);
-            v3 = FloatVector.broadcast(S, a[ai + 3 * aRs]).fma(bv, v3);
-        }
-        v0.intoArray(c, c0, m); v1.intoArray(c, c1, m); v2.intoArray(c, c2, m); v3.intoArray(c, c3, m);
+        edgeColumns(4, kb, cols, a, ai, aPs, aRs, b, bj, ldb, c, c0, ldc);
     }
 
     /**
