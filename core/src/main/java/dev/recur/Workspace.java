@@ -32,6 +32,8 @@ public final class Workspace {
     final float[] work;
     /** block*B*H: delta_t for the block being back-propagated. */
     final float[] delta;
+    /** W packed for the kernels' backward recurrence (Kernels#packWeights), refilled per backward call; or null. */
+    float[] wPacked;
     /** B*H: delta at the first step of the block processed last (the next block's delta_{t+1}). */
     final float[] deltaCarry;
     /** B*H zeros: delta_{T+1}. */
@@ -138,7 +140,7 @@ public final class Workspace {
     /** Bytes held by this workspace's arrays (what a memory budget should count). */
     public long bytes() {
         long floats = (long) hs.length + work.length + delta.length + deltaCarry.length + zeros.length + dy.length
-                + uT.length + vT.length + (dUT == null ? 0 : dUT.length);
+                + uT.length + vT.length + (dUT == null ? 0 : dUT.length) + (wPacked == null ? 0 : wPacked.length);
         return floats * Float.BYTES;
     }
 

@@ -97,7 +97,8 @@ class BpttAgainstReferenceTest {
     /**
      * A covering design rather than the full product (which would be ~1000 runs): for every
      * hidden size, every activation x loss x input kind (12 combinations); the (B, T) pair cycles
-     * through all 8 of {1, 3} x {1, 5, 70, 130} within each hidden size and is shifted between
+     * through 8 pairs of B in {1, 3, 5} (5: the kernels' packed-W path for B >= 4) and T in
+     * {1, 5, 70, 130} within each hidden size and is shifted between
      * hidden sizes, so every hidden size meets every (B, T) and every combination meets several.
      * I and O cycle through awkward sizes (1, 3, 8, 17, 33, 5 and 2, 5, 9, 16, 35, 3; O = 1
      * only with squared error, where a single output is not degenerate).
@@ -107,7 +108,7 @@ class BpttAgainstReferenceTest {
         int[] ins = {1, 3, 8, 17, 33, 5};
         int[] outsX = {2, 5, 9, 16, 35, 3};
         int[] outsS = {1, 5, 9, 16, 35, 2};
-        int[][] bt = {{1, 1}, {3, 5}, {1, 70}, {3, 130}, {1, 5}, {3, 1}, {1, 130}, {3, 70}};
+        int[][] bt = {{1, 1}, {5, 5}, {1, 70}, {3, 130}, {1, 5}, {5, 1}, {1, 130}, {3, 70}};
         int n = 0, hi = 0;
         for (int h : new int[] {1, 7, 9, 31, 33}) {
             int combo = 0;
@@ -126,7 +127,7 @@ class BpttAgainstReferenceTest {
         // H = 257 (256 + a one-lane tail): every activation, input kind and loss; (B, T) cycles
         // through pairs that include a block crossing (70 = 64 + 6 with B = 1) but stay short,
         // since the driver's time blocking does not depend on H and is covered above
-        int[][] big = {{1, 70}, {3, 5}, {1, 5}, {3, 1}};
+        int[][] big = {{1, 70}, {5, 5}, {1, 5}, {3, 1}};
         for (Activation a : Activation.values()) {
             for (boolean dense : new boolean[] {true, false}) {
                 for (boolean xent : new boolean[] {true, false}) {
@@ -162,6 +163,7 @@ class BpttAgainstReferenceTest {
         for (KernelChoice path : new KernelChoice[] {KernelChoice.SCALAR, KernelChoice.VECTOR}) {
             list.add(org.junit.jupiter.params.provider.Arguments.of(path, 2, 3, 33, 70, 256, true));    // BATCH
             list.add(org.junit.jupiter.params.provider.Arguments.of(path, 2, 3, 7, 5, 256, false));     // BATCH, class inputs
+            list.add(org.junit.jupiter.params.provider.Arguments.of(path, 2, 9, 40, 5, 256, true));     // BATCH, 4 + 5 rows: packed W
             // ROWS has a barrier per step (slow on a loaded 2-core machine): T = 66 just crosses a block
             list.add(org.junit.jupiter.params.provider.Arguments.of(path, 2, 1, 33, 66, 1, true));      // ROWS
             list.add(org.junit.jupiter.params.provider.Arguments.of(path, 2, 1, 9, 66, 1, false));      // ROWS, class inputs
@@ -198,6 +200,37 @@ class BpttAgainstReferenceTest {
                 }
                 org.junit.jupiter.api.Assertions.assertArrayEquals(g[0], g[1], "reproducible at a fixed thread count");
             }
+        }
+    }
+
+    /**
+     * The driver packs W for the backward recurrence on every backward call: a workspace reused
+     * after W changed (as in any training loop) gives bitwise what a fresh workspace gives.
+     */
+    @Test
+    void workspaceReusedAfterWeightsChangeMatchesFreshOne() {
+        Shape shape = new Shape(3, 40, 5);
+        int batch = 6, steps = 4;
+        java.util.Random rnd = new java.util.Random(7);
+        float[] x = new float[steps * batch * 3];
+        int[] y = new int[steps * batch];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        for (int i = 0; i < y.length; i++) y[i] = rnd.nextInt(5);
+        Params p1 = Params.zeros(shape), p2 = Params.zeros(shape);
+        for (int i = 0; i < p1.data().length; i++) p1.data()[i] = (float) (0.2 * rnd.nextGaussian());
+        System.arraycopy(p1.data(), 0, p2.data(), 0, p1.data().length);
+        for (int i = shape.wOffset(); i < shape.wOffset() + 40 * 40; i++) p2.data()[i] *= -1.5f;
+        try (Rnn rnn = Rnn.builder(shape).kernels(KernelChoice.VECTOR).threads(1).build()) {
+            Workspace reused = rnn.trainingWorkspace(batch, steps);
+            rnn.forward(p1, reused, steps, x, y, null);
+            rnn.backward(p1, reused, Grads.zeros(shape));
+            Grads again = Grads.zeros(shape), fresh = Grads.zeros(shape);
+            rnn.forward(p2, reused, steps, x, y, null);
+            rnn.backward(p2, reused, again);
+            Workspace ws = rnn.trainingWorkspace(batch, steps);
+            rnn.forward(p2, ws, steps, x, y, null);
+            rnn.backward(p2, ws, fresh);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(fresh.data(), again.data());
         }
     }
 
@@ -292,8 +325,9 @@ class BpttAgainstReferenceTest {
         Kernels offDelta = planted(scalar, (m, args) -> {
             Object r = m.invoke(scalar, args);
             if (m.getName().equals("recurrentBackward")) {
-                float[] delta = (float[]) args[11];
-                int off = (int) args[12], len = (int) args[1] * (int) args[2];
+                // delta and its offset are the last two arguments of both overloads (with and without packed W)
+                float[] delta = (float[]) args[args.length - 2];
+                int off = (int) args[args.length - 1], len = (int) args[1] * (int) args[2];
                 for (int k = off; k < off + len; k++) delta[k] *= 1.001f;
             }
             return r;

@@ -10,7 +10,8 @@ import dev.recur.Activation;
  * <p>Conventions: matrices are row-major in flat arrays, addressed by an offset and a leading
  * dimension (the distance between rows). Every product ACCUMULATES into its output
  * ({@code +=}). Kernels trust their arguments: the public API checks sizes once, up front.
- * Outputs must not alias inputs. Kernels hold no mutable state and allocate nothing, so one
+ * Outputs must not alias inputs. Kernels hold no state shared between calls and allocate
+ * nothing per call (an implementation may keep scratch per thread, allocated once), so one
  * instance may be used by any number of threads at once.
  *
  * <p>Determinism: for fixed arguments a kernel's result does not depend on how a caller splits
@@ -80,6 +81,27 @@ public interface Kernels {
     void recurrentBackward(Activation act, int batch, int h, float[] w, int wOff,
                            float[] deltaNext, int deltaNextOff, float[] g, int gOff,
                            float[] hCur, int hCurOff, float[] delta, int deltaOff);
+
+    /**
+     * {@link #recurrentBackward(Activation, int, int, float[], int, float[], int, float[], int, float[], int, float[], int)}
+     * with W also in the layout {@link #packWeights} made of it ({@code wPacked}, or null): the
+     * same bits, faster where the implementation reads W through that layout. The caller packs
+     * again whenever W changes.
+     */
+    default void recurrentBackward(Activation act, int batch, int h, float[] w, int wOff, float[] wPacked,
+                                   float[] deltaNext, int deltaNextOff, float[] g, int gOff,
+                                   float[] hCur, int hCurOff, float[] delta, int deltaOff) {
+        recurrentBackward(act, batch, h, w, wOff, deltaNext, deltaNextOff, g, gOff, hCur, hCurOff, delta, deltaOff);
+    }
+
+    /**
+     * Floats {@link #packWeights} writes for an h x h W: 0 where this implementation reads W in
+     * place (then there is nothing to pack).
+     */
+    default int packedWeightsLength(int h) { return 0; }
+
+    /** Writes the h x h W at {@code wOff} into {@code packed} (length {@link #packedWeightsLength}). */
+    default void packWeights(int h, float[] w, int wOff, float[] packed) {}
 
     /**
      * Softmax cross-entropy for {@code rows} rows of n logits: returns the summed loss

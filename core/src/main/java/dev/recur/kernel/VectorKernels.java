@@ -54,8 +54,10 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Nothing here allocates once compiled by C2: vectors are locals that C2 scalar-replaces,
  * masks are made inside the method that uses them (never passed to a method that might not be
  * inlined), the vector helpers (exp, tanh) are called from one hot loop site only (see
- * {@link #tanhRow}), and all scratch is the caller's output. (The interpreter and C1 do
- * allocate vector objects during warm-up; that is the Vector API, not this class.)
+ * {@link #tanhRow}), and all scratch is the caller's output or the per-thread packing buffers
+ * of the outer-product products ({@link #PACK}, allocated once per thread on first use). (The
+ * interpreter and C1 do allocate vector objects during warm-up; that is the Vector API, not
+ * this class.)
  */
 public final class VectorKernels implements Kernels {
 
@@ -285,91 +287,186 @@ public final class VectorKernels implements Kernels {
     public void gemmNN(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                        float[] c, int cOff, int ldc) {
         // A(i, p) = a[aOff + i*lda + p]: step 1 along p, lda between rows.
-        outer(m, n, k, a, aOff, 1, lda, b, bOff, ldb, c, cOff, ldc);
+        outer(m, n, k, a, aOff, 1, lda, b, bOff, ldb, null, c, cOff, ldc);
     }
 
     @Override
     public void gemmTN(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                        float[] c, int cOff, int ldc) {
         // A^T(i, p) = a[aOff + p*lda + i]: lda along p, step 1 between rows of C.
-        outer(m, n, k, a, aOff, lda, 1, b, bOff, ldb, c, cOff, ldc);
+        outer(m, n, k, a, aOff, lda, 1, b, bOff, ldb, null, c, cOff, ldc);
     }
 
     @Override
     public void recurrentBackward(Activation act, int batch, int h, float[] w, int wOff,
                                   float[] deltaNext, int deltaNextOff, float[] g, int gOff,
                                   float[] hCur, int hCurOff, float[] delta, int deltaOff) {
+        recurrentBackward(act, batch, h, w, wOff, null, deltaNext, deltaNextOff, g, gOff, hCur, hCurOff, delta, deltaOff);
+    }
+
+    @Override
+    public void recurrentBackward(Activation act, int batch, int h, float[] w, int wOff, float[] wPacked,
+                                  float[] deltaNext, int deltaNextOff, float[] g, int gOff,
+                                  float[] hCur, int hCurOff, float[] delta, int deltaOff) {
         // delta = g, then delta += deltaNext W (row form of W^T deltaNext), then * act'(h).
         System.arraycopy(g, gOff, delta, deltaOff, batch * h);
-        outer(batch, h, h, deltaNext, deltaNextOff, 1, h, w, wOff, h, delta, deltaOff, h);
+        outer(batch, h, h, deltaNext, deltaNextOff, 1, h, w, wOff, h, wPacked, delta, deltaOff, h);
         for (int r = 0; r < batch; r++) derivRow(act, h, hCur, hCurOff + r * h, delta, deltaOff + r * h);
+    }
+
+    /**
+     * W's 2L-wide column panels, in the order {@link #outer} reads them: the h - h % 2L columns
+     * that go through panels, all h rows.
+     */
+    @Override
+    public int packedWeightsLength(int h) { return h * (h - h % (2 * L)); }
+
+    /**
+     * Panels of W as {@link #outer} would pack them on every call: for each block of KC rows
+     * (p0), panel j (columns j .. j + 2L) at {@code p0 * n2 + j * kb}. Packing the same W on
+     * every backward step cost about half of a 64 x 1024 x 1024 step (strided reads of 4 MiB
+     * of W, page by page); packed once per call it streams.
+     */
+    @Override
+    public void packWeights(int h, float[] w, int wOff, float[] packed) {
+        int n2 = h - h % (2 * L);
+        for (int p0 = 0; p0 < h; p0 += KC) {
+            int kb = Math.min(KC, h - p0);
+            for (int j = 0; j < n2; j += 2 * L) packPanel(kb, w, wOff + p0 * h + j, h, packed, p0 * n2 + j * kb);
+        }
     }
 
     /** Reduction steps per cache block. */
     private static final int KC = 256;
     /**
-     * Rows of C per cache block (a multiple of the 6-row tile): the A block (MC x KC floats,
-     * 120 KiB) stays in L2 while the column panels of B go past it, each panel (KC x 2L floats,
-     * 16 KiB with AVX2) staying in L1 across all the row tiles of the block. Without these
-     * blocks the whole of B (W itself in the backward recurrence, 4 MiB at H = 1024) streamed
-     * from L3 once per 4 rows of C.
+     * Rows of C per cache block: the packed A block (MC x KC floats, 120 KiB) stays in L2 while
+     * the packed column panels of B go past it, each panel (KC x 2L floats, 16 KiB with AVX2)
+     * staying in L1 across all the row tiles of the block. Without these blocks the whole of B
+     * (W itself in the backward recurrence, 4 MiB at H = 1024) streamed from L3 once per few
+     * rows of C.
      */
     private static final int MC = 120;
+    /**
+     * Columns of B per packed block (a multiple of 2L): KC x NC floats, 1 MiB, packed once per
+     * K block and read panel by panel, sequentially, by every row block. Packing each panel
+     * again for each row block (strided reads of B, 4 KiB apart at H = 1024) cost about a third
+     * of the dW product.
+     */
+    private static final int NC = 1024;
+
+    /**
+     * Per-thread packing buffers (1.1 MiB), allocated once per thread on first use: [0] the A
+     * block (MC x KC), [1] a block of B's column panels (KC x NC). In place, the rows of A and of
+     * a B panel are lda and ldb floats apart, 4 KiB at H = 1024: all of them then fall into the
+     * same L1 set (8 ways), and a tile's kb steps touch kb pages, which defeats the prefetchers.
+     * Packed, the A block is rows of kb floats (distinct sets) and each panel one contiguous
+     * run. Measured on the 64 x 1024 x 1024 product of a B = 64 backward step: 24 GFLOP/s
+     * reading W in place, 40 from W packed once per call ({@link #packWeights}); the dW product
+     * (1024 x 1024, 128 terms) went from 29 to 35 GFLOP/s when B's panels were packed once per
+     * K block instead of once per row block. Packing only copies values, so the arithmetic,
+     * and every bit of C, is what the unpacked loops computed.
+     */
+    private static final ThreadLocal<float[][]> PACK =
+            ThreadLocal.withInitial(() -> new float[][] {new float[MC * KC], new float[KC * NC]});
 
     /**
      * {@code C(i, j) += sum_p A(i, p) B(p, j)} with A(i, p) at {@code a[aOff + p*aPs + i*aRs]};
      * either aPs or aRs is 1 (A row-major: gemmNN and the backward recurrence; or A^T row-major:
-     * gemmTN), and the main tile has a version for each. Loops, outside in: blocks of KC
-     * reduction steps, blocks of MC rows, panels of 2L columns (then one of L, then a masked
-     * one), tiles of 6 rows; a tile holds its 6 x 2L block of C in registers across the KC
-     * steps. Then one group of 4 rows if m % 6 >= 4 (4 x 3L tiles, then 4 x L, then masked),
-     * and the last m % 6 % 4 rows through {@link #axpyRow}. Every path does
-     * {@code c = fma(a, b, c)} in p order per element, so the result is the same bits whichever
-     * tile, block or row path an element takes (C is stored and reloaded exactly between K
-     * blocks).
+     * gemmTN). Fewer than 4 rows go through {@link #axpyRow} (the B = 1 backward step). Else,
+     * outside in: blocks of KC reduction steps, blocks of MC rows (A block packed row-major,
+     * transposing in the TN case), panels of 2L columns (each packed), tiles of 6 rows and then
+     * of 4 rows and then single rows; a tile holds its block of C in registers across the kb
+     * steps. Then one panel of L columns and the last n % L columns (scalar fma), from B in
+     * place. Every path does {@code c = fma(a, b, c)} in p order per element, so the result is
+     * the same bits whichever tile, block or row path an element takes (C is stored and
+     * reloaded exactly between K blocks).
      */
     private static void outer(int m, int n, int k, float[] a, int aOff, int aPs, int aRs,
-                              float[] b, int bOff, int ldb, float[] c, int cOff, int ldc) {
+                              float[] b, int bOff, int ldb, float[] bPacked, float[] c, int cOff, int ldc) {
         // callers: gemmNN and recurrentBackward (aPs == 1), gemmTN (aRs == 1)
-        int m6 = m - m % 6;
-        int m4 = m - m6 >= 4 ? m6 + 4 : m6;
-        if (m4 > 0) {
-            boolean aRows = aPs == 1;       // A row-major (NN); else A^T row-major (TN, aRs == 1)
-            int n2 = n - n % (2 * L), n3 = n - n % (3 * L), nFull = S.loopBound(n);
-            for (int p0 = 0; p0 < k; p0 += KC) {
-                int kb = Math.min(KC, k - p0);
-                int aP = aOff + p0 * aPs, bP = bOff + p0 * ldb;
-                for (int i0 = 0; i0 < m6; i0 += MC) {
-                    int i1 = Math.min(m6, i0 + MC);
-                    int j = 0;
-                    for (; j < n2; j += 2 * L) {
-                        for (int i = i0; i < i1; i += 6) {
-                            if (aRows) tileNN6x2(kb, a, aP + i * aRs, aRs, b, bP + j, ldb, c, cOff + i * ldc + j, ldc);
-                            else tileTN6x2(kb, a, aP + i, aPs, b, bP + j, ldb, c, cOff + i * ldc + j, ldc);
-                        }
+        if (m < 4) {
+            for (int i = 0; i < m; i++) axpyRow(n, k, a, aOff + i * aRs, aPs, b, bOff, ldb, c, cOff + i * ldc);
+            return;
+        }
+        float[][] pack = PACK.get();
+        float[] pa = pack[0], pb = pack[1];
+        int n2 = n - n % (2 * L), nFull = S.loopBound(n);
+        for (int p0 = 0; p0 < k; p0 += KC) {
+            int kb = Math.min(KC, k - p0);
+            int bP = bOff + p0 * ldb;
+            for (int jc = 0; jc < n; jc += NC) {
+                // the block's panels (columns jc .. min(n2, jc + NC)), panel j at base + (j - jc) * kb
+                int jp = Math.min(n2, jc + NC);
+                float[] panels = pb;
+                int base = 0;
+                if (bPacked != null) {
+                    panels = bPacked;
+                    base = p0 * n2 + jc * kb;
+                } else {
+                    for (int j = jc; j < jp; j += 2 * L) packPanel(kb, b, bP + j, ldb, pb, (j - jc) * kb);
+                }
+                boolean last = jc + NC >= n;
+                for (int i0 = 0; i0 < m; i0 += MC) {
+                    int mb = Math.min(MC, m - i0);
+                    packRows(mb, kb, a, aOff + p0 * aPs + i0 * aRs, aPs, aRs, pa);
+                    int m6 = sixRowTiles(mb) * 6, m4 = m6 + (mb - m6) / 4 * 4;
+                    int c0 = cOff + i0 * ldc;
+                    for (int j = jc; j < jp; j += 2 * L) {
+                        int q = base + (j - jc) * kb;
+                        int i = 0;
+                        for (; i < m6; i += 6) tileNN6x2(kb, pa, i * kb, kb, panels, q, 2 * L, c, c0 + i * ldc + j, ldc);
+                        for (; i < m4; i += 4) tile4x2(kb, pa, i * kb, kb, panels, q, c, c0 + i * ldc + j, ldc);
+                        for (; i < mb; i++) tile1x2(kb, pa, i * kb, panels, q, c, c0 + i * ldc + j);
                     }
+                    if (!last) continue;
+                    // the columns past the panels, from B in place: one L-wide panel, then < L
+                    int j = n2;
                     if (j < nFull) {
-                        for (int i = i0; i < i1; i += 6) {
-                            tile6x1(kb, a, aP + i * aRs, aPs, aRs, b, bP + j, ldb, c, cOff + i * ldc + j, ldc);
-                        }
+                        int i = 0;
+                        for (; i < m6; i += 6) tile6x1(kb, pa, i * kb, 1, kb, b, bP + j, ldb, c, c0 + i * ldc + j, ldc);
+                        for (; i < m4; i += 4) tile4x1(kb, pa, i * kb, 1, kb, b, bP + j, ldb, c, c0 + i * ldc + j, ldc);
+                        if (i < mb) edgeColumns(mb - i, kb, L, pa, i * kb, 1, kb, b, bP + j, ldb, c, c0 + i * ldc + j, ldc);
                         j += L;
                     }
-                    if (j < n) {
-                        for (int i = i0; i < i1; i += 6) {
-                            tile6x1Masked(kb, n - j, a, aP + i * aRs, aPs, aRs, b, bP + j, ldb, c, cOff + i * ldc + j, ldc);
-                        }
-                    }
-                }
-                if (m4 > m6) {
-                    int ai = aP + m6 * aRs, ci = cOff + m6 * ldc;
-                    int j = 0;
-                    for (; j < n3; j += 3 * L) tile4x3(kb, a, ai, aPs, aRs, b, bP + j, ldb, c, ci + j, ldc);
-                    for (; j < nFull; j += L) tile4x1(kb, a, ai, aPs, aRs, b, bP + j, ldb, c, ci + j, ldc);
-                    if (j < n) tile4x1Masked(kb, n - j, a, ai, aPs, aRs, b, bP + j, ldb, c, ci + j, ldc);
+                    if (j < n) edgeColumns(mb, kb, n - j, pa, 0, 1, kb, b, bP + j, ldb, c, c0 + j, ldc);
                 }
             }
         }
-        for (int i = m4; i < m; i++) axpyRow(n, k, a, aOff + i * aRs, aPs, b, bOff, ldb, c, cOff + i * ldc);
+    }
+
+    /**
+     * How many 6-row tiles to cut from {@code rows} so that what is left is mostly 4-row tiles:
+     * 32 rows (B = 64 on two threads) as 4 x 6 + 2 x 4 rather than 5 x 6 + 2 single rows, which
+     * have only two FMA chains each and run at a quarter of the tile's speed.
+     */
+    static int sixRowTiles(int rows) {
+        int even = rows & ~1;
+        int t = even / 6;
+        if ((even - 6 * t) % 4 != 0) t--;     // even - 6t is 0 or 2 (mod 4); one tile fewer fixes 2
+        return Math.max(t, 0);
+    }
+
+    /**
+     * Copies A(i, p), i < mb, p < kb (A(i, p) at {@code a[a0 + p*aPs + i*aRs]}) to
+     * {@code pa[i*kb + p]}: a row copy when A is row-major, a transposition when A^T is.
+     */
+    private static void packRows(int mb, int kb, float[] a, int a0, int aPs, int aRs, float[] pa) {
+        if (aPs == 1) {
+            for (int i = 0; i < mb; i++) System.arraycopy(a, a0 + i * aRs, pa, i * kb, kb);
+        } else {
+            // A^T row-major: each step p is a run of mb adjacent values; write them down a column
+            for (int p = 0, src = a0; p < kb; p++, src += aPs) {
+                for (int i = 0, dst = p; i < mb; i++, dst += kb) pa[dst] = a[src + i];
+            }
+        }
+    }
+
+    /** Copies rows p < kb of the 2L-wide panel of B at {@code b[bj + p*ldb ..]} to {@code pb[q0 + p*2L ..]}. */
+    private static void packPanel(int kb, float[] b, int bj, int ldb, float[] pb, int q0) {
+        for (int p = 0, q = q0; p < kb; p++, bj += ldb, q += 2 * L) {
+            FloatVector.fromArray(S, b, bj).intoArray(pb, q);
+            FloatVector.fromArray(S, b, bj + L).intoArray(pb, q + L);
+        }
     }
 
     /**
@@ -413,40 +510,43 @@ public final class VectorKernels implements Kernels {
     }
 
     /**
-     * {@link #tileNN6x2} with A^T row-major (A(i, p) at {@code a[ap + p*lda + i]}): the six A
-     * values of a step are adjacent, so their bounds checks merge into one.
+     * 4 rows x 2 vectors over a packed A block and panel: the rows a 6-row tile leaves. Eight
+     * chains, just enough for two FMA pipes with four cycles of latency.
      */
-    private static void tileTN6x2(int kb, float[] a, int ap, int lda, float[] b, int bj, int ldb,
-                                  float[] c, int c0, int ldc) {
-        int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
+    private static void tile4x2(int kb, float[] a, int a0, int lda, float[] pb, int q, float[] c, int c0, int ldc) {
+        int a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
+        int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
         FloatVector c00 = FloatVector.fromArray(S, c, c0), c01 = FloatVector.fromArray(S, c, c0 + L);
         FloatVector c10 = FloatVector.fromArray(S, c, c1), c11 = FloatVector.fromArray(S, c, c1 + L);
         FloatVector c20 = FloatVector.fromArray(S, c, c2), c21 = FloatVector.fromArray(S, c, c2 + L);
         FloatVector c30 = FloatVector.fromArray(S, c, c3), c31 = FloatVector.fromArray(S, c, c3 + L);
-        FloatVector c40 = FloatVector.fromArray(S, c, c4), c41 = FloatVector.fromArray(S, c, c4 + L);
-        FloatVector c50 = FloatVector.fromArray(S, c, c5), c51 = FloatVector.fromArray(S, c, c5 + L);
-        for (int p = 0; p < kb; p++, ap += lda, bj += ldb) {
-            FloatVector b0 = FloatVector.fromArray(S, b, bj);
-            FloatVector b1 = FloatVector.fromArray(S, b, bj + L);
-            FloatVector av = FloatVector.broadcast(S, a[ap]);
+        for (int p = 0, bj = q; p < kb; p++, bj += 2 * L) {
+            FloatVector b0 = FloatVector.fromArray(S, pb, bj);
+            FloatVector b1 = FloatVector.fromArray(S, pb, bj + L);
+            FloatVector av = FloatVector.broadcast(S, a[a0 + p]);
             c00 = av.fma(b0, c00); c01 = av.fma(b1, c01);
-            av = FloatVector.broadcast(S, a[ap + 1]);
+            av = FloatVector.broadcast(S, a[a1 + p]);
             c10 = av.fma(b0, c10); c11 = av.fma(b1, c11);
-            av = FloatVector.broadcast(S, a[ap + 2]);
+            av = FloatVector.broadcast(S, a[a2 + p]);
             c20 = av.fma(b0, c20); c21 = av.fma(b1, c21);
-            av = FloatVector.broadcast(S, a[ap + 3]);
+            av = FloatVector.broadcast(S, a[a3 + p]);
             c30 = av.fma(b0, c30); c31 = av.fma(b1, c31);
-            av = FloatVector.broadcast(S, a[ap + 4]);
-            c40 = av.fma(b0, c40); c41 = av.fma(b1, c41);
-            av = FloatVector.broadcast(S, a[ap + 5]);
-            c50 = av.fma(b0, c50); c51 = av.fma(b1, c51);
         }
         c00.intoArray(c, c0); c01.intoArray(c, c0 + L);
         c10.intoArray(c, c1); c11.intoArray(c, c1 + L);
         c20.intoArray(c, c2); c21.intoArray(c, c2 + L);
         c30.intoArray(c, c3); c31.intoArray(c, c3 + L);
-        c40.intoArray(c, c4); c41.intoArray(c, c4 + L);
-        c50.intoArray(c, c5); c51.intoArray(c, c5 + L);
+    }
+
+    /** One row x 2 vectors over a packed A row and panel (the last rows % 2 ... rows of a block). */
+    private static void tile1x2(int kb, float[] a, int a0, float[] pb, int q, float[] c, int c0) {
+        FloatVector c00 = FloatVector.fromArray(S, c, c0), c01 = FloatVector.fromArray(S, c, c0 + L);
+        for (int p = 0, bj = q; p < kb; p++, bj += 2 * L) {
+            FloatVector av = FloatVector.broadcast(S, a[a0 + p]);
+            c00 = av.fma(FloatVector.fromArray(S, pb, bj), c00);
+            c01 = av.fma(FloatVector.fromArray(S, pb, bj + L), c01);
+        }
+        c00.intoArray(c, c0); c01.intoArray(c, c0 + L);
     }
 
     /** 6 rows x 1 vector: the last full column panel when n % 2L != 0 (either layout). */
@@ -477,16 +577,6 @@ public final class VectorKernels implements Kernels {
         v5.intoArray(c, c5);
     }
 
-    /**
-     * {@link #tile6x1} for the last {@code cols < L} columns, in scalar fma: bitwise what the
-     * vector lanes would compute (a lanewise fma is Math.fma), while masked loads and stores
-     * made gemmNN 6x slower at sizes that are not a multiple of L (AVX2, JDK 25).
-     */
-    private static void tile6x1Masked(int kb, int cols, float[] a, int ai, int aPs, int aRs, float[] b, int bj,
-                                      int ldb, float[] c, int c0, int ldc) {
-        edgeColumns(6, kb, cols, a, ai, aPs, aRs, b, bj, ldb, c, c0, ldc);
-    }
-
     /** {@code rows x cols} (cols < L) edge block of the outer-product tiles: c = fma(a_p, b_p, c), p in order. */
     private static void edgeColumns(int rows, int kb, int cols, float[] a, int ai, int aPs, int aRs, float[] b, int bj,
                                     int ldb, float[] c, int c0, int ldc) {
@@ -499,36 +589,6 @@ public final class VectorKernels implements Kernels {
                 c[c0 + r * ldc + j] = v;
             }
         }
-    }
-
-    private static void tile4x3(int kb, float[] a, int ai, int aPs, int aRs, float[] b, int bj, int ldb,
-                                float[] c, int c0, int ldc) {
-        int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
-        FloatVector c00 = FloatVector.fromArray(S, c, c0), c01 = FloatVector.fromArray(S, c, c0 + L),
-                c02 = FloatVector.fromArray(S, c, c0 + 2 * L);
-        FloatVector c10 = FloatVector.fromArray(S, c, c1), c11 = FloatVector.fromArray(S, c, c1 + L),
-                c12 = FloatVector.fromArray(S, c, c1 + 2 * L);
-        FloatVector c20 = FloatVector.fromArray(S, c, c2), c21 = FloatVector.fromArray(S, c, c2 + L),
-                c22 = FloatVector.fromArray(S, c, c2 + 2 * L);
-        FloatVector c30 = FloatVector.fromArray(S, c, c3), c31 = FloatVector.fromArray(S, c, c3 + L),
-                c32 = FloatVector.fromArray(S, c, c3 + 2 * L);
-        for (int p = 0; p < kb; p++, ai += aPs, bj += ldb) {
-            FloatVector b0 = FloatVector.fromArray(S, b, bj);
-            FloatVector b1 = FloatVector.fromArray(S, b, bj + L);
-            FloatVector b2 = FloatVector.fromArray(S, b, bj + 2 * L);
-            FloatVector av = FloatVector.broadcast(S, a[ai]);
-            c00 = av.fma(b0, c00); c01 = av.fma(b1, c01); c02 = av.fma(b2, c02);
-            av = FloatVector.broadcast(S, a[ai + aRs]);
-            c10 = av.fma(b0, c10); c11 = av.fma(b1, c11); c12 = av.fma(b2, c12);
-            av = FloatVector.broadcast(S, a[ai + 2 * aRs]);
-            c20 = av.fma(b0, c20); c21 = av.fma(b1, c21); c22 = av.fma(b2, c22);
-            av = FloatVector.broadcast(S, a[ai + 3 * aRs]);
-            c30 = av.fma(b0, c30); c31 = av.fma(b1, c31); c32 = av.fma(b2, c32);
-        }
-        c00.intoArray(c, c0); c01.intoArray(c, c0 + L); c02.intoArray(c, c0 + 2 * L);
-        c10.intoArray(c, c1); c11.intoArray(c, c1 + L); c12.intoArray(c, c1 + 2 * L);
-        c20.intoArray(c, c2); c21.intoArray(c, c2 + L); c22.intoArray(c, c2 + 2 * L);
-        c30.intoArray(c, c3); c31.intoArray(c, c3 + L); c32.intoArray(c, c3 + 2 * L);
     }
 
     /** 4 rows x 1 vector: the last full column panel (4 chains in flight). */
@@ -545,12 +605,6 @@ public final class VectorKernels implements Kernels {
             v3 = FloatVector.broadcast(S, a[ai + 3 * aRs]).fma(bv, v3);
         }
         v0.intoArray(c, c0); v1.intoArray(c, c1); v2.intoArray(c, c2); v3.intoArray(c, c3);
-    }
-
-    /** {@link #tile4x1} for the last {@code cols < L} columns: see {@link #tile6x1Masked}. */
-    private static void tile4x1Masked(int kb, int cols, float[] a, int ai, int aPs, int aRs, float[] b, int bj,
-                                      int ldb, float[] c, int c0, int ldc) {
-        edgeColumns(4, kb, cols, a, ai, aPs, aRs, b, bj, ldb, c, c0, ldc);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.recur.seq;
 
+import dev.recur.Rnn;
 import dev.recur.Shape;
 import dev.recur.seq.InputSource.Kind;
 
@@ -19,9 +20,9 @@ public final class MemoryPlan {
 
     private MemoryPlan() {}
 
-    /** The engine's steps per block for a batch (mirrors Rnn's time blocking: 128 rows, 1..64 steps). */
+    /** The engine's steps per block for a batch. */
     static int engineBlock(int batch) {
-        return Math.max(1, Math.min(64, (128 + batch - 1) / batch));
+        return Rnn.stepsPerBlock(batch);
     }
 
     /** Bytes of a training workspace for {@code steps} steps (what Rnn#trainingWorkspace allocates). */
@@ -32,6 +33,8 @@ public final class MemoryPlan {
         // U^T and V^T copies (I*H, H*O), and dU^T for class inputs
         floats += (long) s.input() * s.hidden() + (long) s.hidden() * s.output();
         if (in == Kind.CLASS) floats += (long) s.input() * s.hidden();
+        // W packed for the vector kernels' backward recurrence (at most H*H; not for B < 4)
+        if (batch >= 4) floats += (long) s.hidden() * s.hidden();
         return 4 * floats + 256;
     }
 

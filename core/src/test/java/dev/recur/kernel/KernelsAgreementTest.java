@@ -426,6 +426,47 @@ class KernelsAgreementTest {
         }
     }
 
+    /**
+     * W packed once (Kernels#packWeights) gives the backward step bitwise what reading W in place
+     * gives, for every batch from the one-row path up, sizes around the panel width (2L) and the
+     * K block (256), and W at an offset inside a larger array.
+     */
+    @Test
+    void packedWeightsGiveTheSameBits() {
+        int lanes = VectorKernels.lanes();
+        for (int h : new int[] {1, 7, 2 * lanes - 1, 2 * lanes, 2 * lanes + 1, 3 * lanes, 33, 255, 257, 300}) {
+            for (int batch : new int[] {1, 3, 4, 5, 6, 7, 10, 13}) {
+                if (h > 64 && batch > 7) continue;
+                Mat w = new Mat(h, h).dense(), dn = new Mat(batch, h).dense(), gIn = new Mat(batch, h).dense();
+                Mat hc = new Mat(batch, h).dense(), d0 = new Mat(batch, h).dense();
+                for (Kernels kk : BOTH) {
+                    float[] packed = new float[kk.packedWeightsLength(h)];
+                    kk.packWeights(h, w.data, w.off, packed);
+                    Mat plain = d0.copy(), viaPacked = d0.copy();
+                    kk.recurrentBackward(Activation.TANH, batch, h, w.data, w.off, dn.data, dn.off, gIn.data, gIn.off,
+                            hc.data, hc.off, plain.data, plain.off);
+                    kk.recurrentBackward(Activation.TANH, batch, h, w.data, w.off, packed, dn.data, dn.off, gIn.data,
+                            gIn.off, hc.data, hc.off, viaPacked.data, viaPacked.off);
+                    assertArrayEquals(plain.data, viaPacked.data, kk.name() + " packed W, h=" + h + " batch=" + batch);
+                    assertFalse(Arrays.equals(plain.data, d0.data), "the step changed nothing");
+                }
+            }
+        }
+        // a packed W that was not refreshed after W changed is visible: the packed form is what is read
+        int h = 4 * lanes, batch = 6;
+        Mat w = new Mat(h, h).dense(), dn = new Mat(batch, h).dense(), gIn = new Mat(batch, h).dense();
+        Mat hc = new Mat(batch, h).dense(), d0 = new Mat(batch, h).dense();
+        float[] packed = new float[VEC.packedWeightsLength(h)];
+        VEC.packWeights(h, w.data, w.off, packed);
+        Mat before = d0.copy(), after = d0.copy();
+        VEC.recurrentBackward(Activation.TANH, batch, h, w.data, w.off, packed, dn.data, dn.off, gIn.data, gIn.off,
+                hc.data, hc.off, before.data, before.off);
+        w.data[w.off] += 1f;   // W(0, 0): a panel column, not an edge column read in place
+        VEC.recurrentBackward(Activation.TANH, batch, h, w.data, w.off, packed, dn.data, dn.off, gIn.data, gIn.off,
+                hc.data, hc.off, after.data, after.off);
+        assertArrayEquals(before.data, after.data, "the stale packed copy is read, not W");
+    }
+
     private static void assertGuardsKept(Mat got, Mat before, int len, String what) {
         for (int i = 0; i < got.data.length; i++) {
             if (i >= got.off && i < got.off + len) continue;
