@@ -330,10 +330,7 @@ public final class VectorKernels implements Kernels {
     @Override
     public void packWeights(int h, float[] w, int wOff, float[] packed) {
         int n2 = h - h % (2 * L);
-        for (int p0 = 0; p0 < h; p0 += KC) {
-            int kb = Math.min(KC, h - p0);
-            for (int j = 0; j < n2; j += 2 * L) packPanel(kb, w, wOff + p0 * h + j, h, packed, p0 * n2 + j * kb);
-        }
+        for (int p0 = 0; p0 < h; p0 += KC) packPanels(Math.min(KC, h - p0), n2, w, wOff + p0 * h, h, packed, p0 * n2);
     }
 
     /** Reduction steps per cache block. */
@@ -390,6 +387,7 @@ public final class VectorKernels implements Kernels {
         }
         float[][] pack = PACK.get();
         float[] pa = pack[0], pb = pack[1];
+        boolean tn = aPs != 1;
         int n2 = n - n % (2 * L), nFull = S.loopBound(n);
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kb = Math.min(KC, k - p0);
@@ -403,18 +401,25 @@ public final class VectorKernels implements Kernels {
                     panels = bPacked;
                     base = p0 * n2 + jc * kb;
                 } else {
-                    for (int j = jc; j < jp; j += 2 * L) packPanel(kb, b, bP + j, ldb, pb, (j - jc) * kb);
+                    packPanels(kb, jp - jc, b, bP + jc, ldb, pb, 0);
                 }
                 boolean last = jc + NC >= n;
                 for (int i0 = 0; i0 < m; i0 += MC) {
                     int mb = Math.min(MC, m - i0);
-                    packRows(mb, kb, a, aOff + p0 * aPs + i0 * aRs, aPs, aRs, pa);
                     int m6 = sixRowTiles(mb) * 6, m4 = m6 + (mb - m6) / 4 * 4;
+                    packRows(mb, m6, kb, a, aOff + p0 * aPs + i0 * aRs, aPs, aRs, pa);
+                    // the first m6 rows: row-major (NN), or 6-row micro-panels (TN); A(i, p) at
+                    // pa[g + p*ps6 + r*rs6] for i = g/kb + r in a tile starting at g = i*kb
+                    int ps6 = tn ? 6 : 1, rs6 = tn ? 1 : kb;
                     int c0 = cOff + i0 * ldc;
                     for (int j = jc; j < jp; j += 2 * L) {
                         int q = base + (j - jc) * kb;
                         int i = 0;
-                        for (; i < m6; i += 6) tileNN6x2(kb, pa, i * kb, kb, panels, q, 2 * L, c, c0 + i * ldc + j, ldc);
+                        if (tn) {
+                            for (; i < m6; i += 6) tileTN6x2(kb, pa, i * kb, 6, panels, q, 2 * L, c, c0 + i * ldc + j, ldc);
+                        } else {
+                            for (; i < m6; i += 6) tileNN6x2(kb, pa, i * kb, kb, panels, q, 2 * L, c, c0 + i * ldc + j, ldc);
+                        }
                         for (; i < m4; i += 4) tile4x2(kb, pa, i * kb, kb, panels, q, c, c0 + i * ldc + j, ldc);
                         for (; i < mb; i++) tile1x2(kb, pa, i * kb, panels, q, c, c0 + i * ldc + j);
                     }
@@ -423,12 +428,17 @@ public final class VectorKernels implements Kernels {
                     int j = n2;
                     if (j < nFull) {
                         int i = 0;
-                        for (; i < m6; i += 6) tile6x1(kb, pa, i * kb, 1, kb, b, bP + j, ldb, c, c0 + i * ldc + j, ldc);
+                        for (; i < m6; i += 6) tile6x1(kb, pa, i * kb, ps6, rs6, b, bP + j, ldb, c, c0 + i * ldc + j, ldc);
                         for (; i < m4; i += 4) tile4x1(kb, pa, i * kb, 1, kb, b, bP + j, ldb, c, c0 + i * ldc + j, ldc);
                         if (i < mb) edgeColumns(mb - i, kb, L, pa, i * kb, 1, kb, b, bP + j, ldb, c, c0 + i * ldc + j, ldc);
                         j += L;
                     }
-                    if (j < n) edgeColumns(mb, kb, n - j, pa, 0, 1, kb, b, bP + j, ldb, c, c0 + j, ldc);
+                    if (j < n) {
+                        for (int i = 0; i < m6; i += 6) {
+                            edgeColumns(6, kb, n - j, pa, i * kb, ps6, rs6, b, bP + j, ldb, c, c0 + i * ldc + j, ldc);
+                        }
+                        edgeColumns(mb - m6, kb, n - j, pa, m6 * kb, 1, kb, b, bP + j, ldb, c, c0 + m6 * ldc + j, ldc);
+                    }
                 }
             }
         }
@@ -447,27 +457,48 @@ public final class VectorKernels implements Kernels {
     }
 
     /**
-     * Copies A(i, p), i < mb, p < kb (A(i, p) at {@code a[a0 + p*aPs + i*aRs]}) to
-     * {@code pa[i*kb + p]}: a row copy when A is row-major, a transposition when A^T is.
+     * Copies A(i, p), i < mb, p < kb (A(i, p) at {@code a[a0 + p*aPs + i*aRs]}) into
+     * {@code pa}: every row row-major at {@code pa[i*kb + p]} when A is row-major (a row copy);
+     * when A^T is row-major, the first m6 rows as 6-row micro-panels,
+     * {@code pa[(i - i%6)*kb + p*6 + i%6]}, and the rest row-major. A^T row p is a run of mb
+     * adjacent values, so the micro-panels fill sequentially from sequential reads; a plain
+     * transposition (whole columns at a time, even in 8 x 8 blocks) cost 7 % of a B = 64,
+     * H = 512 sequence, its lines lda or kb floats apart sharing a few L1 sets.
      */
-    private static void packRows(int mb, int kb, float[] a, int a0, int aPs, int aRs, float[] pa) {
+    private static void packRows(int mb, int m6, int kb, float[] a, int a0, int aPs, int aRs, float[] pa) {
         if (aPs == 1) {
             for (int i = 0; i < mb; i++) System.arraycopy(a, a0 + i * aRs, pa, i * kb, kb);
-        } else {
-            // A^T row-major: each step p is a run of mb adjacent values; write them down a column
-            for (int p = 0, src = a0; p < kb; p++, src += aPs) {
-                for (int i = 0, dst = p; i < mb; i++, dst += kb) pa[dst] = a[src + i];
+            return;
+        }
+        for (int p = 0, src = a0; p < kb; p++, src += aPs) {
+            for (int i = 0; i < m6; i += 6) System.arraycopy(a, src + i, pa, i * kb + p * 6, 6);
+            for (int i = m6; i < mb; i++) pa[i * kb + p] = a[src + i];
+        }
+    }
+
+    /**
+     * Packs the kb x cols block of B at {@code b[bj ..]} (cols a multiple of 2L) as 2L-wide
+     * panels: element (p, j) to {@code pb[q0 + (j / 2L) * kb * 2L + p * 2L + j % 2L]}. Eight rows
+     * at a time, panel by panel: eight sequential read streams (prefetched) and 512 contiguous
+     * bytes written per panel. Panel by panel over all kb rows read B a page per row (4 KiB
+     * apart at H = 1024); row by row over all panels wrote lines kb * 2L floats apart, all in
+     * one L1 set. Either cost 6-8 % of a B = 64, H = 512 sequence.
+     */
+    private static void packPanels(int kb, int cols, float[] b, int bj, int ldb, float[] pb, int q0) {
+        int panel = kb * 2 * L;
+        for (int p0 = 0; p0 < kb; p0 += PACK_ROWS) {
+            int rows = Math.min(PACK_ROWS, kb - p0);
+            for (int j = 0, q = q0 + p0 * 2 * L; j < cols; j += 2 * L, q += panel) {
+                for (int r = 0, src = bj + p0 * ldb + j, dst = q; r < rows; r++, src += ldb, dst += 2 * L) {
+                    FloatVector.fromArray(S, b, src).intoArray(pb, dst);
+                    FloatVector.fromArray(S, b, src + L).intoArray(pb, dst + L);
+                }
             }
         }
     }
 
-    /** Copies rows p < kb of the 2L-wide panel of B at {@code b[bj + p*ldb ..]} to {@code pb[q0 + p*2L ..]}. */
-    private static void packPanel(int kb, float[] b, int bj, int ldb, float[] pb, int q0) {
-        for (int p = 0, q = q0; p < kb; p++, bj += ldb, q += 2 * L) {
-            FloatVector.fromArray(S, b, bj).intoArray(pb, q);
-            FloatVector.fromArray(S, b, bj + L).intoArray(pb, q + L);
-        }
-    }
+    /** Rows of B per pass of {@link #packPanels}. */
+    private static final int PACK_ROWS = 8;
 
     /**
      * A 6 x 2-vector tile of C in 12 registers across kb steps, A row-major (rows lda apart):
@@ -499,6 +530,43 @@ public final class VectorKernels implements Kernels {
             av = FloatVector.broadcast(S, a[a4 + p]);
             c40 = av.fma(b0, c40); c41 = av.fma(b1, c41);
             av = FloatVector.broadcast(S, a[a5 + p]);
+            c50 = av.fma(b0, c50); c51 = av.fma(b1, c51);
+        }
+        c00.intoArray(c, c0); c01.intoArray(c, c0 + L);
+        c10.intoArray(c, c1); c11.intoArray(c, c1 + L);
+        c20.intoArray(c, c2); c21.intoArray(c, c2 + L);
+        c30.intoArray(c, c3); c31.intoArray(c, c3 + L);
+        c40.intoArray(c, c4); c41.intoArray(c, c4 + L);
+        c50.intoArray(c, c5); c51.intoArray(c, c5 + L);
+    }
+
+    /**
+     * {@link #tileNN6x2} over a 6-row micro-panel of A (A(i, p) at {@code a[ap + p*lda + i]},
+     * lda = 6 from {@link #packRows}): the six A values of a step are adjacent.
+     */
+    private static void tileTN6x2(int kb, float[] a, int ap, int lda, float[] b, int bj, int ldb,
+                                  float[] c, int c0, int ldc) {
+        int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
+        FloatVector c00 = FloatVector.fromArray(S, c, c0), c01 = FloatVector.fromArray(S, c, c0 + L);
+        FloatVector c10 = FloatVector.fromArray(S, c, c1), c11 = FloatVector.fromArray(S, c, c1 + L);
+        FloatVector c20 = FloatVector.fromArray(S, c, c2), c21 = FloatVector.fromArray(S, c, c2 + L);
+        FloatVector c30 = FloatVector.fromArray(S, c, c3), c31 = FloatVector.fromArray(S, c, c3 + L);
+        FloatVector c40 = FloatVector.fromArray(S, c, c4), c41 = FloatVector.fromArray(S, c, c4 + L);
+        FloatVector c50 = FloatVector.fromArray(S, c, c5), c51 = FloatVector.fromArray(S, c, c5 + L);
+        for (int p = 0; p < kb; p++, ap += lda, bj += ldb) {
+            FloatVector b0 = FloatVector.fromArray(S, b, bj);
+            FloatVector b1 = FloatVector.fromArray(S, b, bj + L);
+            FloatVector av = FloatVector.broadcast(S, a[ap]);
+            c00 = av.fma(b0, c00); c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, a[ap + 1]);
+            c10 = av.fma(b0, c10); c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, a[ap + 2]);
+            c20 = av.fma(b0, c20); c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, a[ap + 3]);
+            c30 = av.fma(b0, c30); c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, a[ap + 4]);
+            c40 = av.fma(b0, c40); c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, a[ap + 5]);
             c50 = av.fma(b0, c50); c51 = av.fma(b1, c51);
         }
         c00.intoArray(c, c0); c01.intoArray(c, c0 + L);

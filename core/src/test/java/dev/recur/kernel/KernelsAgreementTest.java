@@ -201,9 +201,10 @@ class KernelsAgreementTest {
     @Test
     void blockedPathsMatchSingleRowsBitForBit() {
         int l = VectorKernels.lanes();
-        int n = 6 * l + l + 3;   // 2L panels, one full vector, a masked tail
-        for (int[] mk : new int[][] {{131, 300}, {17, 64}, {10, 9}}) {
-            int m = mk[0], k = mk[1];
+        int narrow = 6 * l + l + 3;   // 2L panels, one full vector, a masked tail
+        int wide = 1024 + 2 * l + l + 3;   // past one block of packed B panels (1024 columns)
+        for (int[] mkn : new int[][] {{131, 300, narrow}, {17, 64, narrow}, {10, 9, narrow}, {13, 20, wide}}) {
+            int m = mkn[0], k = mkn[1], n = mkn[2];
             checkGemmNN(m, n, k);
             checkGemmTN(m, n, k);
             Mat a = new Mat(m, k), at = new Mat(k, m), b = new Mat(k, n), c0 = new Mat(m, n);
