@@ -93,23 +93,31 @@ public final class Rnn implements AutoCloseable {
         Checks.positive("batch", batch);
         Checks.positive("maxSteps", maxSteps);
         Workspace ws = new Workspace(shape, batch, maxSteps, true, blockSteps(batch, maxSteps), workers.size());
-        // W in the kernels' packed layout for the backward recurrence, where a worker's slice of
-        // the batch takes the kernels' packed path (see PACKED_BACKWARD_MIN_ROWS)
         int packed = kernels.packedWeightsLength(shape.hidden());
-        if (packed > 0 && batch >= PACKED_BACKWARD_MIN_ROWS) ws.wPacked = new float[packed];
+        if (packed > 0 && batch >= PACKED_MIN_BATCH) {
+            ws.wPacked = new float[packed];
+            ws.wtPacked = new float[packed];
+        }
         return bind(ws);
     }
 
     /**
-     * Fewest batch rows for which the backward recurrence gets W pre-packed: below 4 rows the
-     * vector kernels read W in place (the one-row axpy path), so packing it would be wasted.
+     * Smallest batch for which the recurrence gets W packed by the kernels (Kernels#packWeights
+     * for the backward step, Kernels#packTransposedWeights for the forward step, once per call).
+     * Below 4 rows the vector kernels' one-row paths read W in place (the packed backward would
+     * be wasted) and the dot-product forward is the fast one. The forward's packed form sums in
+     * another order, so whether it is used depends on the batch alone: a given batch gives the
+     * same bits at any T, chunking or thread count.
      */
-    static final int PACKED_BACKWARD_MIN_ROWS = 4;
+    static final int PACKED_MIN_BATCH = 4;
 
     /** A forward-only workspace: O(B*H) memory for any T; no backward. */
     public Workspace inferenceWorkspace(int batch) {
         Checks.positive("batch", batch);
-        return bind(new Workspace(shape, batch, 0, false, blockSteps(batch, MAX_BLOCK_STEPS), workers.size()));
+        Workspace ws = new Workspace(shape, batch, 0, false, blockSteps(batch, MAX_BLOCK_STEPS), workers.size());
+        int packed = kernels.packedWeightsLength(shape.hidden());
+        if (packed > 0 && batch >= PACKED_MIN_BATCH) ws.wtPacked = new float[packed];
+        return bind(ws);
     }
 
     private Workspace bind(Workspace ws) {
@@ -287,6 +295,7 @@ public final class Rnn implements AutoCloseable {
         final int bh = ws.batch * shape.hidden();
         ws.clearForward();
         transposeInputAndOutputWeights(params.data(), ws);
+        if (ws.wtPacked != null) kernels.packTransposedWeights(shape.hidden(), params.data(), shape.wOffset(), ws.wtPacked);
         if (h0 != null) System.arraycopy(h0, 0, ws.hs, 0, bh);
         else Arrays.fill(ws.hs, 0, bh, 0f);
         ws.params = params;
@@ -379,7 +388,7 @@ public final class Rnn implements AutoCloseable {
                 case SINGLE -> {
                     if (w == 0) {
                         for (int s = 0; s < n; s++) {
-                            k.recurrentForward(activation, B, H, p, wOff, hs, base + s * bh, pre, s * bh,
+                            k.recurrentForward(activation, B, H, p, wOff, ws.wtPacked, hs, base + s * bh, pre, s * bh,
                                     hs, base + (s + 1) * bh);
                         }
                     }
@@ -387,7 +396,7 @@ public final class Rnn implements AutoCloseable {
                 case BATCH -> {
                     int b0 = lo(w, nw, B), b1 = lo(w + 1, nw, B);
                     for (int s = 0; s < n; s++) {
-                        k.recurrentForward(activation, b1 - b0, H, p, wOff, hs, base + s * bh + b0 * H, pre,
+                        k.recurrentForward(activation, b1 - b0, H, p, wOff, ws.wtPacked, hs, base + s * bh + b0 * H, pre,
                                 s * bh + b0 * H, hs, base + (s + 1) * bh + b0 * H);
                     }
                 }

@@ -34,6 +34,8 @@ public final class Workspace {
     final float[] delta;
     /** W packed for the kernels' backward recurrence (Kernels#packWeights), refilled per backward call; or null. */
     float[] wPacked;
+    /** W^T packed for the kernels' forward recurrence (Kernels#packTransposedWeights), refilled per forward call; or null. */
+    float[] wtPacked;
     /** B*H: delta at the first step of the block processed last (the next block's delta_{t+1}). */
     final float[] deltaCarry;
     /** B*H zeros: delta_{T+1}. */
@@ -140,7 +142,8 @@ public final class Workspace {
     /** Bytes held by this workspace's arrays (what a memory budget should count). */
     public long bytes() {
         long floats = (long) hs.length + work.length + delta.length + deltaCarry.length + zeros.length + dy.length
-                + uT.length + vT.length + (dUT == null ? 0 : dUT.length) + (wPacked == null ? 0 : wPacked.length);
+                + uT.length + vT.length + (dUT == null ? 0 : dUT.length) + (wPacked == null ? 0 : wPacked.length)
+                + (wtPacked == null ? 0 : wtPacked.length);
         return floats * Float.BYTES;
     }
 

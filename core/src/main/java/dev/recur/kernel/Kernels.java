@@ -73,6 +73,24 @@ public interface Kernels {
                           float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] hOut, int hOutOff);
 
     /**
+     * {@link #recurrentForward(Activation, int, int, float[], int, float[], int, float[], int, float[], int)}
+     * with W^T also in the layout {@link #packTransposedWeights} made ({@code wtPacked}, or
+     * null). Unlike the packed backward step, this may compute in another order where the
+     * implementation has a faster form for it (the vector kernels: the outer-product form,
+     * {@code hOut = fma(hPrev[p], W^T[p], hOut)} from {@code pre}, p in order), so the bits
+     * can differ from the unpacked call by rounding. A caller that wants bitwise reproducible
+     * results uses one or the other consistently (the engine: by batch size alone). Rows stay
+     * independent: the determinism rule above holds for either form.
+     */
+    default void recurrentForward(Activation act, int batch, int h, float[] w, int wOff, float[] wtPacked,
+                                  float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] hOut, int hOutOff) {
+        recurrentForward(act, batch, h, w, wOff, hPrev, hPrevOff, pre, preOff, hOut, hOutOff);
+    }
+
+    /** Writes W^T (W h x h at {@code wOff}) into {@code packed} (length {@link #packedWeightsLength}). */
+    default void packTransposedWeights(int h, float[] w, int wOff, float[] packed) {}
+
+    /**
      * One backward step for {@code batch} rows:
      * {@code delta[r] = act'(hCur[r]) * (g[r] + W^T deltaNext[r])}, with act' from the output.
      * {@code g} holds the gradient reaching h_t from above (V^T dy_t, or a caller's dL/dh_t) and

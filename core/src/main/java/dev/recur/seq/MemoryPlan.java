@@ -33,8 +33,8 @@ public final class MemoryPlan {
         // U^T and V^T copies (I*H, H*O), and dU^T for class inputs
         floats += (long) s.input() * s.hidden() + (long) s.hidden() * s.output();
         if (in == Kind.CLASS) floats += (long) s.input() * s.hidden();
-        // W packed for the vector kernels' backward recurrence (at most H*H; not for B < 4)
-        if (batch >= 4) floats += (long) s.hidden() * s.hidden();
+        // W and W^T packed for the vector kernels' recurrence (at most H*H each; not for B < 4)
+        if (batch >= 4) floats += 2L * s.hidden() * s.hidden();
         return 4 * floats + 256;
     }
 
@@ -44,6 +44,7 @@ public final class MemoryPlan {
         long block = engineBlock(batch);
         long floats = (block + 1) * bh + block * bh + bh + block * batch * s.output();
         floats += (long) s.input() * s.hidden() + (long) s.hidden() * s.output();
+        if (batch >= 4) floats += (long) s.hidden() * s.hidden();   // W^T packed for the forward
         return 4 * floats + 256;
     }
 

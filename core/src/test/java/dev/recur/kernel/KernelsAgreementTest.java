@@ -369,14 +369,23 @@ class KernelsAgreementTest {
                         tol[r][i] = g * t + 8 * U * Math.abs(ref[r][i]) + (act == Activation.RELU ? 0 : 2 * U);
                     }
                 }
-                for (Kernels kk : BOTH) {
+                for (int form = 0; form < 4; form++) {
+                    // scalar and vector, each without and with W^T packed (vector: outer-product form)
+                    Kernels kk = BOTH[form / 2];
+                    boolean packed = form % 2 == 1;
+                    float[] wt = null;
+                    if (packed) {
+                        wt = new float[kk.packedWeightsLength(h)];
+                        kk.packTransposedWeights(h, w.data, w.off, wt);
+                    }
                     Mat out = out0.copy();
-                    kk.recurrentForward(act, batch, h, w.data, w.off, hp.data, hp.off, pre.data, pre.off, out.data, out.off);
+                    kk.recurrentForward(act, batch, h, w.data, w.off, wt, hp.data, hp.off, pre.data, pre.off, out.data, out.off);
                     for (int r = 0; r < batch; r++) {
                         for (int i = 0; i < h; i++) {
                             double v = out.get(r, i);
                             if (!(Math.abs(v - ref[r][i]) <= tol[r][i])) {
-                                fail("recurrentForward " + act + " " + kk.name() + " h=" + h + " batch=" + batch + " (" + r
+                                fail("recurrentForward " + act + " " + kk.name() + (packed ? " packed W^T" : "") + " h=" + h
+                                        + " batch=" + batch + " (" + r
                                         + "," + i + ") = " + v + ", expected " + ref[r][i] + " +- " + tol[r][i]);
                             }
                         }
@@ -734,6 +743,11 @@ class KernelsAgreementTest {
                     for (int s = 1; s < batch; s++) {
                         assertSplit("recurrentForward " + act, out0, s, (c, r0, rows) -> kk.recurrentForward(act, rows, h,
                                 w.data, w.off, hp.data, hp.off + r0 * h, pre.data, pre.off + r0 * h, c.data, c.off + r0 * h));
+                        float[] wt = new float[kk.packedWeightsLength(h)];
+                        kk.packTransposedWeights(h, w.data, w.off, wt);
+                        assertSplit("recurrentForward packed W^T " + act, out0, s, (c, r0, rows) -> kk.recurrentForward(act,
+                                rows, h, w.data, w.off, wt, hp.data, hp.off + r0 * h, pre.data, pre.off + r0 * h, c.data,
+                                c.off + r0 * h));
                         assertSplit("recurrentBackward " + act, out0, s, (c, r0, rows) -> kk.recurrentBackward(act, rows, h,
                                 w.data, w.off, hp.data, hp.off + r0 * h, pre.data, pre.off + r0 * h, hp.data, hp.off + r0 * h,
                                 c.data, c.off + r0 * h));
