@@ -107,7 +107,9 @@ public final class Rnn implements AutoCloseable {
      * Below 4 rows the vector kernels' one-row paths read W in place (the packed backward would
      * be wasted) and the dot-product forward is the fast one. The forward's packed form sums in
      * another order, so whether it is used depends on the batch alone: a given batch gives the
-     * same bits at any T, chunking or thread count.
+     * same bits at any T and chunking, and at any thread count up to B (with more threads than
+     * batch rows the step is split by rows of W through gemv, see StepSplit, which agrees to
+     * rounding).
      */
     static final int PACKED_MIN_BATCH = 4;
 
