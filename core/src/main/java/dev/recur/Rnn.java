@@ -31,7 +31,9 @@ import java.util.Arrays;
  * <p>How the work is laid out (DESIGN.md, "Where the time goes"): everything that is not
  * sequential runs over blocks of steps as matrix products: the input projection, the output
  * projection and the loss, {@code V^T dy}, and the time sums dW, dU, dV. Only {@code W h_{t-1}}
- * and {@code W^T delta_{t+1}} run step by step, fused with the activation.
+ * and {@code W^T delta_{t+1}} run step by step, fused with the activation. For B >= 4 the
+ * kernels get W and W^T packed once per call ({@link #PACKED_MIN_BATCH}), so those per-step
+ * products stream packed panels instead of re-reading W row by row.
  *
  * <p>Threads: an engine runs each call on its own fixed team of {@link Builder#threads} threads
  * (results are bitwise reproducible at a fixed thread count, and agree across thread counts to
@@ -309,8 +311,10 @@ public final class Rnn implements AutoCloseable {
         ws.outputs = outputs;
         ws.hasLossHead = head;
         Arrays.fill(ws.partialLoss, 0);
+        ws.solo = solo(ws.batch);
         try {
-            workers.run(ws.forwardJob);
+            if (ws.solo) workers.runAlone(ws.forwardJob);
+            else workers.run(ws.forwardJob);
         } finally {
             ws.clearCallArguments();
         }
@@ -331,8 +335,10 @@ public final class Rnn implements AutoCloseable {
         ws.dX = dX;
         ws.dh0 = dh0;
         if (ws.wPacked != null) kernels.packWeights(shape.hidden(), params.data(), shape.wOffset(), ws.wPacked);
+        ws.solo = solo(ws.batch);
         try {
-            workers.run(ws.backwardJob);
+            if (ws.solo) workers.runAlone(ws.backwardJob);
+            else workers.run(ws.backwardJob);
         } finally {
             ws.clearCallArguments();
         }
@@ -348,11 +354,27 @@ public final class Rnn implements AutoCloseable {
         return shape.hidden() >= splitHiddenMin ? StepSplit.ROWS : StepSplit.SINGLE;
     }
 
+    /**
+     * True when a call runs on the calling thread alone: the step is not split (B < threads and
+     * H below the split threshold), so the other workers would only share the hoisted products
+     * and wait at the barriers meanwhile. Measured with 2 threads at B = 1 (profile of
+     * 2026-11-27): 0.65x, 0.72x, 0.92x the speed of one thread at H = 128, 256, 512. Alone, the
+     * call gives bitwise the single-thread result.
+     */
+    private boolean solo(int batch) {
+        return workers.size() > 1 && stepSplit(batch) == StepSplit.SINGLE;
+    }
+
+    /** The barrier between phases, or nothing for a call running alone. */
+    private void sync(Workspace ws, int w) {
+        if (!ws.solo) workers.barrier(w);
+    }
+
     /** Start of slice w of [0, total) among n workers: contiguous, sizes differ by at most one. */
     private static int lo(int w, int n, int total) { return (int) ((long) total * w / n); }
 
     private void forwardWorker(Workspace ws, int w) {
-        final int nw = workers.size();
+        final int nw = ws.solo ? 1 : workers.size();
         final int B = ws.batch, H = shape.hidden(), I = shape.input(), O = shape.output();
         final int bh = B * H, steps = ws.steps;
         final float[] p = ws.params.data(), x = ws.denseInputs, out = ws.outputs != null ? ws.outputs : ws.dy;
@@ -372,7 +394,7 @@ public final class Rnn implements AutoCloseable {
             // that ended the previous block, so nobody still reads it).
             final int base = ws.training ? t0 * bh : 0;
             if (!ws.training && t0 > 0 && w == 0) System.arraycopy(hs, ws.block * bh, hs, 0, bh);
-            if (!ws.training && t0 > 0) workers.barrier(w);
+            if (!ws.training && t0 > 0) sync(ws, w);
 
             // 1. Input projection for the block, rows split: pre = U x_t + b.
             int r0 = lo(w, nw, rows), r1 = lo(w + 1, nw, rows);
@@ -383,7 +405,7 @@ public final class Rnn implements AutoCloseable {
             } else {
                 for (int r = r0; r < r1; r++) k.addRowVector(1, H, ws.uT, xi[t0 * B + r] * H, pre, r * H, H);
             }
-            workers.barrier(w);
+            sync(ws, w);
 
             // 2. The recurrence: h_t = act(pre_t + W h_{t-1}).
             switch (split) {
@@ -411,11 +433,11 @@ public final class Rnn implements AutoCloseable {
                             k.gemv(i1 - i0, H, p, wOff + i0 * H, H, hs, base + s * bh + r * H, pre, a);
                             k.activate(activation, i1 - i0, pre, a, hs, base + (s + 1) * bh + r * H + i0);
                         }
-                        workers.barrier(w);
+                        sync(ws, w);
                     }
                 }
             }
-            workers.barrier(w);
+            sync(ws, w);
 
             // 3. Output projection (o_t = V h_t + c) and the loss for the block, rows split.
             if (head || ws.outputs != null) {
@@ -430,13 +452,13 @@ public final class Rnn implements AutoCloseable {
                             : k.squaredError(r1 - r0, O, out, outOff, ws.floatTargets, (t0 * B + r0) * O, ws.dy, outOff);
                 }
             }
-            workers.barrier(w);
+            sync(ws, w);
         }
         ws.partialLoss[w] = loss;
     }
 
     private void backwardWorker(Workspace ws, int w) {
-        final int nw = workers.size();
+        final int nw = ws.solo ? 1 : workers.size();
         final int B = ws.batch, H = shape.hidden(), I = shape.input(), O = shape.output();
         final int bh = B * H, steps = ws.steps;
         final float[] p = ws.params.data(), g = ws.grads.data();
@@ -479,7 +501,7 @@ public final class Rnn implements AutoCloseable {
                     for (int j = 0; j < H; j++) gAbove[r * H + j] += dhT[(r - last) * H + j];
                 }
             }
-            workers.barrier(w);
+            sync(ws, w);
 
             // 2. The recurrence backwards: delta_t = act'(h_t) * (g_t + W^T delta_{t+1}).
             switch (split) {
@@ -512,11 +534,11 @@ public final class Rnn implements AutoCloseable {
                         }
                         deltaNext = delta;
                         deltaNextOff = s * bh;
-                        workers.barrier(w);
+                        sync(ws, w);
                     }
                 }
             }
-            workers.barrier(w);
+            sync(ws, w);
 
             // 3. The block's time sums as matrix products, split by hidden unit (rows of dW, dU).
             k.gemmTN(i1 - i0, H, rows, delta, i0, H, hs, hsPrev, H, g, wOff + i0 * H, H);
@@ -536,7 +558,7 @@ public final class Rnn implements AutoCloseable {
             System.arraycopy(delta, c0, ws.deltaCarry, c0, c1 - c0);
             deltaNext = ws.deltaCarry;
             deltaNextOff = 0;
-            workers.barrier(w);
+            sync(ws, w);
         }
 
         if (ws.deltaOut != null) {

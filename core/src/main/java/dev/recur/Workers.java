@@ -64,6 +64,18 @@ final class Workers implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs {@code j} as worker 0 only, on the calling thread, serialised with {@link #run} calls;
+     * the job must not call {@link #barrier} (the other workers stay idle, parked or spinning
+     * down).
+     */
+    void runAlone(Job j) {
+        synchronized (callLock) {
+            if (closed) throw new IllegalStateException("this engine is closed");
+            j.run(0);
+        }
+    }
+
     private void runLocked(Job j) {
         if (closed) throw new IllegalStateException("this engine is closed");
         if (size == 1) {

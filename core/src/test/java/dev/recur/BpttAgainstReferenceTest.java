@@ -234,6 +234,36 @@ class BpttAgainstReferenceTest {
         }
     }
 
+    /**
+     * When a step is not split (B < threads, H below the split threshold) the call runs on the
+     * calling thread alone: bitwise the gradients of a one-thread engine.
+     */
+    @Test
+    void unsplitCallsOnSeveralThreadsMatchOneThreadBitwise() {
+        Shape shape = new Shape(4, 33, 5);
+        int steps = 150;
+        java.util.Random rnd = new java.util.Random(11);
+        float[] x = new float[steps * 4];
+        int[] y = new int[steps];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        for (int i = 0; i < y.length; i++) y[i] = rnd.nextInt(5);
+        Params p = Params.zeros(shape);
+        for (int i = 0; i < p.data().length; i++) p.data()[i] = (float) (0.3 * rnd.nextGaussian());
+        float[][] g = new float[2][];
+        double[] loss = new double[2];
+        for (int t = 1; t <= 2; t++) {
+            try (Rnn rnn = Rnn.builder(shape).kernels(KernelChoice.VECTOR).threads(t).splitHiddenMin(1024).build()) {
+                Workspace ws = rnn.trainingWorkspace(1, steps);
+                Grads gr = Grads.zeros(shape);
+                loss[t - 1] = rnn.forward(p, ws, steps, x, y, null);
+                rnn.backward(p, ws, gr);
+                g[t - 1] = gr.data();
+            }
+        }
+        assertEquals(loss[0], loss[1]);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(g[0], g[1]);
+    }
+
     @Test
     void vectorPathIsReallyVector() {
         Rnn rnn = Fixture.engine(new Shape(3, 7, 5), Activation.TANH, KernelChoice.VECTOR);
