@@ -50,7 +50,7 @@ public class KernelBench {
     public int size;
 
     private Kernels k;
-    private float[] w, x, y, a, b, c, h, logits, dy;
+    private float[] w, x, y, a, b, c, h, h2, logits, dy, wPacked;
     private int[] targets;
 
     @Setup
@@ -68,6 +68,11 @@ public class KernelBench {
         dy = new float[TAU * size];
         targets = new int[TAU];
         for (int i = 0; i < TAU; i++) targets[i] = rnd.nextInt(size);
+        h2 = fill(TAU * size, rnd, 0.9);
+        // one buffer serves both packed forms here: they have the same length, and the timing
+        // does not depend on which of W or W^T the panels hold
+        wPacked = new float[k.packedWeightsLength(size)];
+        k.packTransposedWeights(size, w, 0, wPacked);
     }
 
     private static float[] fill(int n, SplittableRandom rnd, double scale) {
@@ -81,6 +86,7 @@ public class KernelBench {
         double n = size;
         return switch (kernel) {
             case "gemv", "gemvT", "recurrentForward", "recurrentBackward" -> 2 * n * n;
+            case "recurrentForwardBatch", "recurrentForwardBatchDot", "recurrentBackwardBatch" -> 2 * n * n * TAU;
             case "gemmTN", "gemmNT", "gemmNN" -> 2 * n * n * TAU;
             case "softmaxCrossEntropy" -> 4 * n * TAU;
             default -> Double.NaN;
@@ -140,5 +146,29 @@ public class KernelBench {
     @Benchmark
     public double softmaxCrossEntropy() {
         return k.softmaxCrossEntropy(TAU, size, logits, 0, targets, 0, dy, 0);
+    }
+
+    /**
+     * The forward step for a batch of {@link #TAU} rows as the engine runs it at B >= 4: with
+     * W^T packed once (the vector kernels' outer-product form; the scalar kernels ignore it).
+     */
+    @Benchmark
+    public float[] recurrentForwardBatch() {
+        k.recurrentForward(Activation.TANH, TAU, size, w, 0, wPacked, a, 0, b, 0, c, 0);
+        return c;
+    }
+
+    /** The same step in the dot-product form (W read in place), what B < 4 uses. */
+    @Benchmark
+    public float[] recurrentForwardBatchDot() {
+        k.recurrentForward(Activation.TANH, TAU, size, w, 0, a, 0, b, 0, c, 0);
+        return c;
+    }
+
+    /** The backward step for {@link #TAU} rows with W packed once, as the engine runs it at B >= 4. */
+    @Benchmark
+    public float[] recurrentBackwardBatch() {
+        k.recurrentBackward(Activation.TANH, TAU, size, w, 0, wPacked, a, 0, b, 0, h2, 0, c, 0);
+        return c;
     }
 }
