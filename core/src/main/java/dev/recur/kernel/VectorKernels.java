@@ -461,9 +461,9 @@ public final class VectorKernels implements Kernels {
                         int q = base + (j - jc) * kb;
                         int i = 0;
                         if (tn) {
-                            for (; i < m6; i += 6) tileTN6x2(kb, pa, i * kb, 6, panels, q, 2 * L, c, c0 + i * ldc + j, ldc);
+                            for (; i < m6; i += 6) tileTN6x2(kb, pa, i * kb, 6, panels, q, c, c0 + i * ldc + j, ldc);
                         } else {
-                            for (; i < m6; i += 6) tileNN6x2(kb, pa, i * kb, kb, panels, q, 2 * L, c, c0 + i * ldc + j, ldc);
+                            for (; i < m6; i += 6) tileNN6x2(kb, pa, i * kb, kb, panels, q, c, c0 + i * ldc + j, ldc);
                         }
                         for (; i < m4; i += 4) tile4x2(kb, pa, i * kb, kb, panels, q, c, c0 + i * ldc + j, ldc);
                         for (; i < mb; i++) tile1x2(kb, pa, i * kb, panels, q, c, c0 + i * ldc + j);
@@ -547,12 +547,16 @@ public final class VectorKernels implements Kernels {
     private static final int PACK_ROWS = 8;
 
     /**
-     * A 6 x 2-vector tile of C in 12 registers across kb steps, A row-major (rows lda apart):
-     * per step 2 loads of B, 6 broadcasts of A, 12 FMAs, and 12 + 2 + 1 of the 16 AVX2
-     * registers (a 4 x 3 tile needs all 16, and C2 then spills accumulators). The A reads are
-     * {@code a[row + p]} with p the loop counter, so C2 hoists their bounds checks.
+     * A 6 x 2-vector tile of C in 12 registers across kb steps, A row-major (rows lda apart),
+     * B a packed panel (rows 2L apart): per step 2 loads of B, 6 broadcasts of A, 12 FMAs, and
+     * 12 + 2 + 1 of the 16 AVX2 registers (a 4 x 3 tile needs all 16, and C2 then spills
+     * accumulators). The A reads are {@code a[row + p]} with p the loop counter and the panel's
+     * stride is a constant, so C2 hoists the bounds checks of both (with the stride a
+     * parameter, two compare-and-branch pairs stayed in the loop). With A's offsets constant
+     * too ({@code a[ap + r]}, ap += 6) C2 hoisted the broadcasts and spilled an accumulator:
+     * 40 against 87 GFLOP/s in L1, hence lda stays a parameter in {@link #tileTN6x2}.
      */
-    private static void tileNN6x2(int kb, float[] a, int a0, int lda, float[] b, int bj, int ldb,
+    private static void tileNN6x2(int kb, float[] a, int a0, int lda, float[] b, int bj,
                                   float[] c, int c0, int ldc) {
         int a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
         int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
@@ -562,7 +566,7 @@ public final class VectorKernels implements Kernels {
         FloatVector c30 = FloatVector.fromArray(S, c, c3), c31 = FloatVector.fromArray(S, c, c3 + L);
         FloatVector c40 = FloatVector.fromArray(S, c, c4), c41 = FloatVector.fromArray(S, c, c4 + L);
         FloatVector c50 = FloatVector.fromArray(S, c, c5), c51 = FloatVector.fromArray(S, c, c5 + L);
-        for (int p = 0; p < kb; p++, bj += ldb) {
+        for (int p = 0; p < kb; p++, bj += 2 * L) {
             FloatVector b0 = FloatVector.fromArray(S, b, bj);
             FloatVector b1 = FloatVector.fromArray(S, b, bj + L);
             FloatVector av = FloatVector.broadcast(S, a[a0 + p]);
@@ -590,7 +594,7 @@ public final class VectorKernels implements Kernels {
      * {@link #tileNN6x2} over a 6-row micro-panel of A (A(i, p) at {@code a[ap + p*lda + i]},
      * lda = 6 from {@link #packRows}): the six A values of a step are adjacent.
      */
-    private static void tileTN6x2(int kb, float[] a, int ap, int lda, float[] b, int bj, int ldb,
+    private static void tileTN6x2(int kb, float[] a, int ap, int lda, float[] b, int bj,
                                   float[] c, int c0, int ldc) {
         int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
         FloatVector c00 = FloatVector.fromArray(S, c, c0), c01 = FloatVector.fromArray(S, c, c0 + L);
@@ -599,7 +603,7 @@ public final class VectorKernels implements Kernels {
         FloatVector c30 = FloatVector.fromArray(S, c, c3), c31 = FloatVector.fromArray(S, c, c3 + L);
         FloatVector c40 = FloatVector.fromArray(S, c, c4), c41 = FloatVector.fromArray(S, c, c4 + L);
         FloatVector c50 = FloatVector.fromArray(S, c, c5), c51 = FloatVector.fromArray(S, c, c5 + L);
-        for (int p = 0; p < kb; p++, ap += lda, bj += ldb) {
+        for (int p = 0; p < kb; p++, ap += lda, bj += 2 * L) {
             FloatVector b0 = FloatVector.fromArray(S, b, bj);
             FloatVector b1 = FloatVector.fromArray(S, b, bj + L);
             FloatVector av = FloatVector.broadcast(S, a[ap]);
