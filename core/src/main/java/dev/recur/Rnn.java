@@ -311,9 +311,8 @@ public final class Rnn implements AutoCloseable {
         ws.outputs = outputs;
         ws.hasLossHead = head;
         Arrays.fill(ws.partialLoss, 0);
-        ws.solo = solo(ws.batch);
         try {
-            if (ws.solo) workers.runAlone(ws.forwardJob);
+            if (solo(ws.batch)) workers.runAlone(ws.forwardJob);
             else workers.run(ws.forwardJob);
         } finally {
             ws.clearCallArguments();
@@ -335,9 +334,8 @@ public final class Rnn implements AutoCloseable {
         ws.dX = dX;
         ws.dh0 = dh0;
         if (ws.wPacked != null) kernels.packWeights(shape.hidden(), params.data(), shape.wOffset(), ws.wPacked);
-        ws.solo = solo(ws.batch);
         try {
-            if (ws.solo) workers.runAlone(ws.backwardJob);
+            if (solo(ws.batch)) workers.runAlone(ws.backwardJob);
             else workers.run(ws.backwardJob);
         } finally {
             ws.clearCallArguments();
@@ -367,14 +365,14 @@ public final class Rnn implements AutoCloseable {
 
     /** The barrier between phases, or nothing for a call running alone. */
     private void sync(Workspace ws, int w) {
-        if (!ws.solo) workers.barrier(w);
+        if (!solo(ws.batch)) workers.barrier(w);
     }
 
     /** Start of slice w of [0, total) among n workers: contiguous, sizes differ by at most one. */
     private static int lo(int w, int n, int total) { return (int) ((long) total * w / n); }
 
     private void forwardWorker(Workspace ws, int w) {
-        final int nw = ws.solo ? 1 : workers.size();
+        final int nw = solo(ws.batch) ? 1 : workers.size();
         final int B = ws.batch, H = shape.hidden(), I = shape.input(), O = shape.output();
         final int bh = B * H, steps = ws.steps;
         final float[] p = ws.params.data(), x = ws.denseInputs, out = ws.outputs != null ? ws.outputs : ws.dy;
@@ -458,7 +456,7 @@ public final class Rnn implements AutoCloseable {
     }
 
     private void backwardWorker(Workspace ws, int w) {
-        final int nw = ws.solo ? 1 : workers.size();
+        final int nw = solo(ws.batch) ? 1 : workers.size();
         final int B = ws.batch, H = shape.hidden(), I = shape.input(), O = shape.output();
         final int bh = B * H, steps = ws.steps;
         final float[] p = ws.params.data(), g = ws.grads.data();

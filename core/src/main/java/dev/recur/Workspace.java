@@ -36,8 +36,6 @@ public final class Workspace {
     float[] wPacked;
     /** W^T packed for the kernels' forward recurrence (Kernels#packTransposedWeights), refilled per forward call; or null. */
     float[] wtPacked;
-    /** This call runs on the calling thread alone (Rnn#solo); set per call. */
-    boolean solo;
     /** B*H: delta at the first step of the block processed last (the next block's delta_{t+1}). */
     final float[] deltaCarry;
     /** B*H zeros: delta_{T+1}. */

@@ -236,7 +236,10 @@ class BpttAgainstReferenceTest {
 
     /**
      * When a step is not split (B < threads, H below the split threshold) the call runs on the
-     * calling thread alone: bitwise the gradients of a one-thread engine.
+     * calling thread alone, so loss and gradients are bitwise those of a one-thread engine. (The
+     * gradients would also match if the second worker shared the hoisted products, by the
+     * kernels' row-split rule; the summed loss is where a split would show. Which thread ran is
+     * not observable here: the speed effect is in BENCHMARKS.md.)
      */
     @Test
     void unsplitCallsOnSeveralThreadsMatchOneThreadBitwise() {

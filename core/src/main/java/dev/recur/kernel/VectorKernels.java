@@ -592,7 +592,10 @@ public final class VectorKernels implements Kernels {
 
     /**
      * {@link #tileNN6x2} over a 6-row micro-panel of A (A(i, p) at {@code a[ap + p*lda + i]},
-     * lda = 6 from {@link #packRows}): the six A values of a step are adjacent.
+     * lda = 6 from {@link #packRows}): the six A values of a step are adjacent. Two tiles
+     * rather than one layout for both: interleaving row-major A into micro-panels is a scalar
+     * copy that halved the speed of products with few columns (60 x 16 x 256: 38-61 down to 21
+     * GFLOP/s, measured), while gemmTN's A^T fills micro-panels sequentially for free.
      */
     private static void tileTN6x2(int kb, float[] a, int ap, int lda, float[] b, int bj,
                                   float[] c, int c0, int ldc) {
