@@ -114,11 +114,6 @@ public final class GradflowCommand implements Callable<Integer> {
         return cl;
     }
 
-    /** A bad argument: one line, exit 2. */
-    static final class UsageError extends RuntimeException {
-        UsageError(String m) { super(m); }
-    }
-
     @Override
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
@@ -129,10 +124,10 @@ public final class GradflowCommand implements Callable<Integer> {
             validate();
             run(acts, kc, outw, err);
             return 0;
-        } catch (UsageError e) {
+        } catch (CliException e) {
             err.println("recur gradflow: " + e.getMessage());
             err.flush();
-            return 2;
+            return e.exitCode();
         } catch (IOException | UncheckedIOException e) {
             err.println("recur gradflow: cannot write to --out " + out + ": " + e.getMessage());
             err.flush();
@@ -146,7 +141,7 @@ public final class GradflowCommand implements Callable<Integer> {
 
     static List<Activation> parseActivations(String list) {
         if (list == null || list.isBlank()) {
-            throw new UsageError("--activations = '" + list + "', expected a comma-separated list of sigmoid, tanh, relu");
+            throw CliException.usage("--activations = '" + list + "', expected a comma-separated list of sigmoid, tanh, relu");
         }
         LinkedHashSet<Activation> set = new LinkedHashSet<>();
         for (String part : list.split(",", -1)) {
@@ -154,10 +149,10 @@ public final class GradflowCommand implements Callable<Integer> {
             try {
                 a = Activation.parse(part);
             } catch (IllegalArgumentException e) {
-                throw new UsageError("--activations = '" + list + "': '" + part.trim()
+                throw CliException.usage("--activations = '" + list + "': '" + part.trim()
                         + "' is not an activation, expected a comma-separated list of sigmoid, tanh, relu");
             }
-            if (!set.add(a)) throw new UsageError("--activations = '" + list + "': '" + a.id() + "' appears twice, expected each at most once");
+            if (!set.add(a)) throw CliException.usage("--activations = '" + list + "': '" + a.id() + "' appears twice, expected each at most once");
         }
         return List.copyOf(set);
     }
@@ -166,7 +161,7 @@ public final class GradflowCommand implements Callable<Integer> {
         try {
             return KernelChoice.parse(k);
         } catch (IllegalArgumentException e) {
-            throw new UsageError("--kernels = '" + k + "', expected one of auto, scalar, vector");
+            throw CliException.usage("--kernels = '" + k + "', expected one of auto, scalar, vector");
         }
     }
 
@@ -176,19 +171,19 @@ public final class GradflowCommand implements Callable<Integer> {
         range("--input", input, 1, MAX_INPUT);
         range("--classes", classes, 2, MAX_CLASSES);
         if (!(scale > 0) || !Double.isFinite(scale)) {
-            throw new UsageError("--scale = " + scale + ", expected a finite spectral radius > 0");
+            throw CliException.usage("--scale = " + scale + ", expected a finite spectral radius > 0");
         }
-        if (!(clip > 0) || !Double.isFinite(clip)) throw new UsageError("--clip = " + clip + ", expected a finite norm > 0");
+        if (!(clip > 0) || !Double.isFinite(clip)) throw CliException.usage("--clip = " + clip + ", expected a finite norm > 0");
         if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,99}")) {
-            throw new UsageError("--name = '" + name + "', expected a file base name of letters, digits, '.', '_', '-'");
+            throw CliException.usage("--name = '" + name + "', expected a file base name of letters, digits, '.', '_', '-'");
         }
         if (Files.exists(out) && !Files.isDirectory(out)) {
-            throw new UsageError("--out = '" + out + "' is a file, expected a directory (it is created if missing)");
+            throw CliException.usage("--out = '" + out + "' is a file, expected a directory (it is created if missing)");
         }
     }
 
     private static void range(String name, int v, int lo, int hi) {
-        if (v < lo || v > hi) throw new UsageError(name + " = " + v + ", expected an integer in [" + lo + ", " + hi + "]");
+        if (v < lo || v > hi) throw CliException.usage(name + " = " + v + ", expected an integer in [" + lo + ", " + hi + "]");
     }
 
     static Rgb color(Activation a) {

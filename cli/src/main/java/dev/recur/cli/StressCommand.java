@@ -15,6 +15,7 @@ import dev.recur.seq.SyntheticSource;
 import dev.recur.seq.TruncatedBptt;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -82,14 +83,7 @@ public final class StressCommand implements Callable<Integer> {
     @Option(names = "--k2", paramLabel = "k2", description = "Truncated mode: steps back-propagated per window, >= k1 (default: k1).")
     Integer k2;
 
-    @Option(names = "--kernels", defaultValue = "auto", paramLabel = "K", description = "scalar, vector or auto (default: ${DEFAULT-VALUE}).")
-    String kernels;
-
-    @Option(names = "--threads", defaultValue = "1", paramLabel = "N", description = "Threads per engine call (default: ${DEFAULT-VALUE}).")
-    int threads;
-
-    @Option(names = "--seed", defaultValue = "1", paramLabel = "n", description = "Seed for weights and sequence (default: ${DEFAULT-VALUE}).")
-    long seed;
+    @Mixin ComputeOptions compute;
 
     @Option(names = "--contraction", defaultValue = "0.9", paramLabel = "r",
             description = "Spectral norm W is scaled to, in (0, 1] (default: ${DEFAULT-VALUE}).")
@@ -122,12 +116,6 @@ public final class StressCommand implements Callable<Integer> {
         return cl;
     }
 
-    /** A bad argument: one line, exit 2. */
-    static final class UsageError extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-        UsageError(String m) { super(m); }
-    }
-
     /** Parses counts like {@code 10000000}, {@code 10_000_000}, {@code 1e7}, {@code 10M}, {@code 2k}. */
     public static final class CountConverter implements CommandLine.ITypeConverter<Long> {
         @Override
@@ -156,7 +144,7 @@ public final class StressCommand implements Callable<Integer> {
 
         static Mode parse(String s) {
             for (Mode m : values()) if (m.id.equalsIgnoreCase(s.trim())) return m;
-            throw new UsageError("--mode = '" + s + "', expected one of checkpoint, store-all, truncated");
+            throw CliException.usage("--mode = '" + s + "', expected one of checkpoint, store-all, truncated");
         }
     }
 
@@ -166,26 +154,21 @@ public final class StressCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try {
             Mode m = Mode.parse(mode);
-            KernelChoice kc;
-            try {
-                kc = KernelChoice.parse(kernels);
-            } catch (IllegalArgumentException e) {
-                throw new UsageError("--kernels = '" + kernels + "', expected one of scalar, vector, auto");
-            }
+            KernelChoice kc = compute.kernelChoice();
             long budget = 0;
             if (memory != null) {
                 try {
                     budget = MemoryPlan.parseSize(memory);
                 } catch (IllegalArgumentException e) {
-                    throw new UsageError("--memory = '" + memory + "', expected a size such as 192m or 1g");
+                    throw CliException.usage("--memory = '" + memory + "', expected a size such as 192m or 1g");
                 }
             }
             validate(m);
             return run(m, kc, budget, out, err);
-        } catch (UsageError e) {
+        } catch (CliException e) {
             err.println("recur stress: " + e.getMessage());
             err.flush();
-            return 2;
+            return e.exitCode();
         } catch (MemoryBudgetException e) {
             err.println("recur stress: does not fit: " + e.getMessage());
             err.flush();
@@ -198,27 +181,26 @@ public final class StressCommand implements Callable<Integer> {
     }
 
     private void validate(Mode m) {
-        if (steps < 1) throw new UsageError("--steps = " + steps + ", expected >= 1");
-        if (hidden < 1 || hidden > 8192) throw new UsageError("--hidden = " + hidden + ", expected 1..8192");
-        if (batch < 1 || batch > 65_536) throw new UsageError("--batch = " + batch + ", expected 1..65536");
-        if (input < 1 || input > 1_000_000) throw new UsageError("--input = " + input + ", expected 1..1000000");
-        if (output < 2 || output > 1_000_000) throw new UsageError("--output = " + output + ", expected 2..1000000");
-        if (threads < 1 || threads > 1024) throw new UsageError("--threads = " + threads + ", expected 1..1024");
-        if (!(contraction > 0 && contraction <= 1)) throw new UsageError("--contraction = " + contraction + ", expected in (0, 1]");
-        if (!(progressEvery > 0)) throw new UsageError("--progress-every = " + progressEvery + ", expected > 0");
-        if (!progress.matches("auto|bar|lines|off")) throw new UsageError("--progress = '" + progress + "', expected auto, bar, lines or off");
-        if (segment != null && m != Mode.CHECKPOINT) throw new UsageError("--segment applies to --mode checkpoint only");
-        if (segment != null && segment < 1) throw new UsageError("--segment = " + segment + ", expected >= 1");
-        if ((k1 != null || k2 != null) && m != Mode.TRUNCATED) throw new UsageError("--k1/--k2 apply to --mode truncated only");
+        if (steps < 1) throw CliException.usage("--steps = " + steps + ", expected >= 1");
+        if (hidden < 1 || hidden > 8192) throw CliException.usage("--hidden = " + hidden + ", expected 1..8192");
+        if (batch < 1 || batch > 65_536) throw CliException.usage("--batch = " + batch + ", expected 1..65536");
+        if (input < 1 || input > 1_000_000) throw CliException.usage("--input = " + input + ", expected 1..1000000");
+        if (output < 2 || output > 1_000_000) throw CliException.usage("--output = " + output + ", expected 2..1000000");
+        if (!(contraction > 0 && contraction <= 1)) throw CliException.usage("--contraction = " + contraction + ", expected in (0, 1]");
+        if (!(progressEvery > 0)) throw CliException.usage("--progress-every = " + progressEvery + ", expected > 0");
+        if (!progress.matches("auto|bar|lines|off")) throw CliException.usage("--progress = '" + progress + "', expected auto, bar, lines or off");
+        if (segment != null && m != Mode.CHECKPOINT) throw CliException.usage("--segment applies to --mode checkpoint only");
+        if (segment != null && segment < 1) throw CliException.usage("--segment = " + segment + ", expected >= 1");
+        if ((k1 != null || k2 != null) && m != Mode.TRUNCATED) throw CliException.usage("--k1/--k2 apply to --mode truncated only");
         if (m == Mode.TRUNCATED) {
-            if (k1 == null) throw new UsageError("--mode truncated needs --k1 (steps per window) and optionally --k2 >= k1");
+            if (k1 == null) throw CliException.usage("--mode truncated needs --k1 (steps per window) and optionally --k2 >= k1");
             int kk2 = k2 == null ? k1 : k2;
-            if (k1 < 1) throw new UsageError("--k1 = " + k1 + ", expected >= 1");
-            if (kk2 < k1) throw new UsageError("--k2 = " + kk2 + " < --k1 = " + k1 + ", expected k2 >= k1");
-            if (kk2 > steps) throw new UsageError("--k2 = " + kk2 + ", expected <= --steps = " + steps + " (the window does not fit)");
+            if (k1 < 1) throw CliException.usage("--k1 = " + k1 + ", expected >= 1");
+            if (kk2 < k1) throw CliException.usage("--k2 = " + kk2 + " < --k1 = " + k1 + ", expected k2 >= k1");
+            if (kk2 > steps) throw CliException.usage("--k2 = " + kk2 + ", expected <= --steps = " + steps + " (the window does not fit)");
             if (steps % k1 != 0) {
                 long lo = steps / k1 * k1;
-                throw new UsageError("--steps = " + steps + " is not a multiple of --k1 = " + k1 + ": the last window does not fit "
+                throw CliException.usage("--steps = " + steps + " is not a multiple of --k1 = " + k1 + ": the last window does not fit "
                         + "(use --steps " + Math.max(k1, lo) + " or " + (lo + k1) + ")");
             }
         }
@@ -227,9 +209,9 @@ public final class StressCommand implements Callable<Integer> {
     private int run(Mode m, KernelChoice kc, long budget, PrintWriter out, PrintWriter err) {
         Shape shape = new Shape(input, hidden, output);
         HeapSampler heap = new HeapSampler();
-        try (Rnn rnn = Rnn.builder(shape).kernels(kc).threads(threads).build()) {
-            Params params = SyntheticSource.contractingParams(shape, seed, contraction);
-            SyntheticSource src = new SyntheticSource(steps, batch, input, output, seed + 1);
+        try (Rnn rnn = Rnn.builder(shape).kernels(kc).threads(compute.threadCount()).build()) {
+            Params params = SyntheticSource.contractingParams(shape, compute.seed, contraction);
+            SyntheticSource src = new SyntheticSource(steps, batch, input, output, compute.seed + 1);
             Grads grads = Grads.zeros(shape);
             Progress prog = new Progress(err, m, steps, progressMode(), progressEvery, heap);
             heap.start();
@@ -257,7 +239,7 @@ public final class StressCommand implements Callable<Integer> {
                     } catch (MemoryBudgetException e) {
                         throw e;
                     } catch (IllegalArgumentException e) {
-                        throw new UsageError(e.getMessage());
+                        throw CliException.usage(e.getMessage());
                     }
                     r = tb.run(params, src, grads, null, null);
                     seg = k1;
