@@ -7,17 +7,15 @@ import dev.recur.gradflow.RateFit;
 import dev.recur.gradflow.Setup;
 import dev.recur.kernel.KernelChoice;
 import dev.recur.kernel.KernelsLookup;
-import dev.recur.cli.plot.Chart;
 import dev.recur.cli.plot.Figure;
-import dev.recur.cli.plot.RefLine;
-import dev.recur.cli.plot.Rgb;
-import dev.recur.cli.plot.Series;
+import dev.recur.cli.plot.Panel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.awt.Color;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -186,13 +184,16 @@ public final class GradflowCommand implements Callable<Integer> {
         if (v < lo || v > hi) throw CliException.usage(name + " = " + v + ", expected an integer in [" + lo + ", " + hi + "]");
     }
 
-    static Rgb color(Activation a) {
+    /** Colour-blind-safe (Okabe-Ito) colours, one per activation, the same in every plot. */
+    static Color color(Activation a) {
         return switch (a) {
-            case SIGMOID -> Rgb.CYCLE[0];
-            case TANH -> Rgb.CYCLE[1];
-            case RELU -> Rgb.CYCLE[2];
+            case SIGMOID -> new Color(0, 114, 178);
+            case TANH -> new Color(213, 94, 0);
+            case RELU -> new Color(0, 158, 115);
         };
     }
+
+    private static final Color GREY = new Color(110, 110, 110);
 
     private void run(List<Activation> acts, KernelChoice kc, PrintWriter outw, PrintWriter err) throws IOException {
         String kernelName = KernelsLookup.resolve(kc).name();   // throws with the reason if vector cannot run
@@ -296,9 +297,9 @@ public final class GradflowCommand implements Callable<Integer> {
     }
 
     private Figure gradflowFigure(List<GradientFlow.Flow> flows, double wNorm) {
-        Chart g = new Chart("(a) gradient reaching h_t from the last step's loss",
+        Panel g = new Panel("(a) gradient reaching h_t from the last step's loss",
                 "lag T \u2212 t (steps back from the last step)", "||dL_T / dh_t||   (log scale)", true);
-        Chart fac = new Chart("(b) per-step factor: spectral norm of W^T diag(act'(a_t))",
+        Panel fac = new Panel("(b) per-step factor: spectral norm of W^T diag(act'(a_t))",
                 "lag T \u2212 t", "||W^T diag(act'(a_t))||", false);
         double[] lags = new double[steps];
         for (int k = 0; k < steps; k++) lags[k] = k;
@@ -306,7 +307,7 @@ public final class GradflowCommand implements Callable<Integer> {
             double[] y = java.util.Arrays.copyOf(f.gradNorm(), steps);
             RateFit r = f.fit();
             String rate = Double.isNaN(r.ratePerStep()) ? "n/a" : String.format(Locale.ROOT, "%.3g", r.ratePerStep());
-            g.add(new Series(f.activation().id() + "  (\u00d7" + rate + " per step)", lags, y, color(f.activation())));
+            g.line(f.activation().id() + "  (\u00d7" + rate + " per step)", lags, y, color(f.activation()), false);
         }
         for (GradientFlow.Flow f : flows) {
             GradientFlow.Clip c = f.clip(clip);
@@ -314,18 +315,18 @@ public final class GradflowCommand implements Callable<Integer> {
             if (!c.clipped() || !Double.isFinite(c.before()) || !(f.fit().ratePerStep() > 1)) continue;
             double[] y = new double[steps];
             for (int k = 0; k < steps; k++) y[k] = f.gradNorm(k) * c.scale();
-            g.add(new Series(f.activation().id() + " after clipping to " + fmt(clip) + "  (\u00d7"
-                    + String.format(Locale.ROOT, "%.2g", c.scale()) + ")", lags, y, color(f.activation())).asDashed());
+            g.line(f.activation().id() + " after clipping to " + fmt(clip) + "  (\u00d7"
+                    + String.format(Locale.ROOT, "%.2g", c.scale()) + ")", lags, y, color(f.activation()), true);
         }
         for (GradientFlow.Flow f : flows) {
-            fac.add(new Series(f.activation().id(), lags, f.factorNorm(), color(f.activation())));
+            fac.line(f.activation().id(), lags, f.factorNorm(), color(f.activation()), false);
         }
-        fac.ref(new RefLine(wNorm, String.format(Locale.ROOT, "||W|| = %.3g (tanh, relu bound)", wNorm), Rgb.GREY));
+        fac.ref(wNorm, String.format(Locale.ROOT, "||W|| = %.3g (tanh, relu bound)", wNorm), GREY);
         if (flows.stream().anyMatch(f -> f.activation() == Activation.SIGMOID)) {
-            fac.ref(new RefLine(0.25 * wNorm, String.format(Locale.ROOT, "0.25 ||W|| = %.3g (sigmoid bound)", 0.25 * wNorm),
-                    color(Activation.SIGMOID)));
+            fac.ref(0.25 * wNorm, String.format(Locale.ROOT, "0.25 ||W|| = %.3g (sigmoid bound)", 0.25 * wNorm),
+                    color(Activation.SIGMOID));
         }
-        fac.ref(new RefLine(1.0, "1", Rgb.BLACK));
+        fac.ref(1.0, "1", Color.BLACK);
         double lo = 0, hi = wNorm;
         for (GradientFlow.Flow f : flows) for (double v : f.factorNorm()) if (Double.isFinite(v)) hi = Math.max(hi, v);
         fac.yRange(lo, hi * 1.12);
@@ -336,23 +337,23 @@ public final class GradflowCommand implements Callable<Integer> {
     }
 
     private static Figure derivativesFigure(List<Derivatives.Curve> curves) {
-        Chart v = new Chart("activation  act(a)", "pre-activation a", "act(a)", false);
-        Chart d = new Chart("derivative  act'(a)", "pre-activation a", "act'(a)", false);
+        Panel v = new Panel("activation  act(a)", "pre-activation a", "act(a)", false);
+        Panel d = new Panel("derivative  act'(a)", "pre-activation a", "act'(a)", false);
         boolean sig = false;
         for (Derivatives.Curve c : curves) {
-            v.add(new Series(c.activation().id(), c.a(), c.value(), color(c.activation())));
+            v.line(c.activation().id(), c.a(), c.value(), color(c.activation()), false);
             String range = switch (c.activation()) {
                 case SIGMOID -> "  in (0, 0.25]";
                 case TANH -> "  in (0, 1]";
                 case RELU -> "  0 or 1";
             };
-            d.add(new Series(c.activation().id() + "'" + range, c.a(), c.derivative(), color(c.activation())));
+            d.line(c.activation().id() + "'" + range, c.a(), c.derivative(), color(c.activation()), false);
             sig |= c.activation() == Activation.SIGMOID;
         }
         v.yRange(-1.2, 3.0);
         d.yRange(-0.05, 1.12);
-        d.ref(new RefLine(1.0, "1", Rgb.GREY));
-        if (sig) d.ref(new RefLine(0.25, "0.25", color(Activation.SIGMOID)));
+        d.ref(1.0, "1", GREY);
+        if (sig) d.ref(0.25, "0.25", color(Activation.SIGMOID));
         return new Figure("Activation functions and their derivatives (as backward computes them, from h)",
                 "derivative from the output: sigmoid' = h(1 - h), tanh' = 1 - h^2, relu' = [h > 0]", 1200, 520,
                 List.of(v, d));

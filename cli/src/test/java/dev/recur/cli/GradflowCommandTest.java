@@ -15,6 +15,7 @@ import picocli.CommandLine;
 
 import javax.imageio.ImageIO;
 import javax.xml.parsers.DocumentBuilderFactory;
+import java.awt.Color;
 import java.awt.image.BufferedImage;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -112,16 +113,18 @@ class GradflowCommandTest {
         assertEquals(1 + 3 * 241, d.size());
         assertTrue(d.contains("sigmoid,0,0.5,0.25"), "sigmoid at 0");
 
-        BufferedImage png = ImageIO.read(out.resolve("gradflow.png").toFile());
-        assertNotNull(png);
-        assertTrue(png.getWidth() >= 1400 && png.getHeight() >= 600);
-        assertNotNull(ImageIO.read(out.resolve("derivatives.png").toFile()));
-        var svg = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(out.resolve("gradflow.svg").toFile());
-        assertEquals("svg", svg.getDocumentElement().getTagName());
-        String svgText = Files.readString(out.resolve("gradflow.svg"));
-        for (String label : List.of("sigmoid", "tanh", "relu", "lag T", "||dL_T / dh_t||", "Vanishing and exploding")) {
-            assertTrue(svgText.contains(label), label);
+        // the plots: well-formed PNG and SVG, with every activation's curve drawn in its colour
+        for (String fig : List.of("gradflow", "derivatives")) {
+            BufferedImage png = png(out.resolve(fig + ".png"));
+            assertTrue(png.getWidth() >= 1400 && png.getHeight() >= 600, fig + " " + png.getWidth() + "x" + png.getHeight());
+            String svg = svg(out.resolve(fig + ".svg"));
+            for (Activation act : order) {
+                // more than a legend swatch: the curves' pixels, and one SVG stroke per segment
+                assertTrue(pixels(png, GradflowCommand.color(act)) > 1000, fig + ": " + act + " pixels");
+                assertTrue(strokes(svg, GradflowCommand.color(act)) >= T - 1, fig + ": " + act + " strokes");
+            }
         }
+        assertTrue(svg(out.resolve("gradflow.svg")).contains("<title>Vanishing and exploding gradients"));
 
         // the table: one row per activation, with a rate
         assertTrue(r.out().contains("rate/step"), r.out());
@@ -155,6 +158,45 @@ class GradflowCommandTest {
         // growth: the last lag is far above the first
         assertTrue(Double.parseDouble(rows.get(39)[2]) > 1e6 * g0);
         assertFalse(r.err().contains("warning"), r.err());
+        // the clipped relu curve is one dashed path in relu's colour (and the legend's dashed swatch)
+        String svg = svg(dir.resolve("gradflow.svg"));
+        Color green = GradflowCommand.color(Activation.RELU);
+        String dashed = "stroke:rgb(" + green.getRed() + "," + green.getGreen() + "," + green.getBlue() + ");";
+        long paths = svg.lines().filter(l -> l.contains("<path") && l.contains(dashed) && l.contains("stroke-dasharray"))
+                .filter(l -> l.split(" L").length >= 39).count();
+        assertEquals(1, paths, "one dashed path through the 40 lags of the clipped curve");
+    }
+
+    /** Reads a PNG: the file starts with the PNG signature and decodes. */
+    static BufferedImage png(Path p) throws Exception {
+        byte[] b = Files.readAllBytes(p);
+        byte[] signature = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+        assertArrayEquals(signature, java.util.Arrays.copyOf(b, 8), p + ": PNG signature");
+        BufferedImage img = ImageIO.read(p.toFile());
+        assertNotNull(img, p.toString());
+        return img;
+    }
+
+    /** Reads an SVG: it parses as XML (without fetching its DTD) with an svg root element. */
+    static String svg(Path p) throws Exception {
+        var f = DocumentBuilderFactory.newInstance();
+        f.setFeature("http://apache.org/xml/features/nonvalidating/load-external-dtd", false);
+        var doc = f.newDocumentBuilder().parse(p.toFile());
+        assertEquals("svg", doc.getDocumentElement().getTagName(), p.toString());
+        return Files.readString(p);
+    }
+
+    static long pixels(BufferedImage img, Color c) {
+        long n = 0;
+        for (int y = 0; y < img.getHeight(); y++) {
+            for (int x = 0; x < img.getWidth(); x++) if ((img.getRGB(x, y) & 0xffffff) == (c.getRGB() & 0xffffff)) n++;
+        }
+        return n;
+    }
+
+    static long strokes(String svg, Color c) {
+        String s = "stroke:rgb(" + c.getRed() + "," + c.getGreen() + "," + c.getBlue() + ");";
+        return svg.lines().filter(l -> l.contains(s)).count();
     }
 
     @Test
