@@ -5,7 +5,8 @@
  * (the kernel surface and its lookup), {@code dev.recur.optim} (optimisers and clipping),
  * {@code dev.recur.gradflow} (gradient-flow measurements), {@code dev.recur.seq} (very long
  * sequences: checkpointed and truncated BPTT, streamed inputs, compensated time sums) and
- * {@code dev.recur.io} (numpy .npy/.npz models and arrays).
+ * {@code dev.recur.io} (numpy .npy/.npz models and arrays) and {@code dev.recur.reference} (the
+ * independent double-precision network every result is checked against).
  * The vector module is optional ({@code requires static}): without it the lookup falls back to
  * the scalar kernels.
  */
@@ -19,4 +20,5 @@ module dev.recur.core {
     exports dev.recur.gradflow;
     exports dev.recur.seq;
     exports dev.recur.io;
+    exports dev.recur.reference;
 }

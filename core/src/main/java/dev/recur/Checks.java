@@ -26,6 +26,37 @@ public final class Checks {
         }
     }
 
+    /** Checks that {@code a[offset .. offset + count)} exists; the message names the argument, the sizes and the formula. */
+    public static void range(String name, float[] a, int offset, long count, String formula) {
+        if (a == null) throw new IllegalArgumentException(name + " is null, expected float[" + formula + " = " + count + "]");
+        range(name, a.length, offset, count, formula);
+    }
+
+    /** As {@link #range(String, float[], int, long, String)} for ints. */
+    public static void range(String name, int[] a, int offset, long count, String formula) {
+        if (a == null) throw new IllegalArgumentException(name + " is null, expected int[" + formula + " = " + count + "]");
+        range(name, a.length, offset, count, formula);
+    }
+
+    private static void range(String name, int length, int offset, long count, String formula) {
+        if (offset < 0 || offset > length) {
+            throw new IllegalArgumentException(name + " offset = " + offset + ", expected 0 <= offset <= " + name + ".length = " + length);
+        }
+        if (offset + count > length) {
+            throw new IllegalArgumentException(name + ".length = " + length + (offset > 0 ? " from offset " + offset : "")
+                    + ", expected at least " + formula + " = " + count + " elements" + (offset > 0 ? " after the offset" : ""));
+        }
+    }
+
+    /** Throws if some entry of {@code a[offset .. offset + count)} is NaN or infinite, naming the first. */
+    public static void finite(String name, float[] a, int offset, long count) {
+        for (int i = 0; i < count; i++) {
+            if (!Float.isFinite(a[offset + i])) {
+                throw new IllegalArgumentException(name + "[" + i + "] = " + a[offset + i] + ", expected a finite number");
+            }
+        }
+    }
+
     /** Throws if some entry is NaN or infinite, naming the first such index. */
     public static void finite(String name, float[] a) {
         for (int i = 0; i < a.length; i++) {

@@ -3,7 +3,8 @@ package dev.recur;
 import java.util.SplittableRandom;
 
 /**
- * Model parameters U, W, b, V, c in one flat array (layout in {@link Shape}).
+ * Model parameters of every layer, direction and the head in one flat array (layout and
+ * names in {@link Shape}).
  *
  * <p>Read-only sharing across threads is safe (the engines never write parameters); updates
  * (an optimiser step) must not run concurrently with a forward or backward pass that reads them.
@@ -22,17 +23,25 @@ public final class Params extends ParameterArray {
     public static Params wrap(Shape shape, float[] data) { return new Params(shape, data); }
 
     /**
-     * Seeded initialisation: U, W and V uniform in +-1/sqrt(fan-in) (fan-in I for U, H for W
-     * and V, as PyTorch's nn.RNN and nn.Linear do); b and c zero. The same seed gives the same
-     * parameters on every machine.
+     * Seeded initialisation: each W_ih uniform in +-1/sqrt(its fan-in I_l), each W_hh and V in
+     * +-1/sqrt(H) and +-1/sqrt(D*H) (the fan-in scale PyTorch's nn.Linear uses); biases zero.
+     * Blocks are filled in layout order, so the same seed gives the same parameters on every
+     * machine (and recur's single-layer model its long-standing U, W, V sequence).
      */
     public static Params random(Shape shape, long seed) {
         Params p = zeros(shape);
         SplittableRandom rnd = new SplittableRandom(seed);
         float[] d = p.data();
-        fillUniform(d, shape.uOffset(), shape.hidden() * shape.input(), 1.0 / Math.sqrt(shape.input()), rnd);
-        fillUniform(d, shape.wOffset(), shape.hidden() * shape.hidden(), 1.0 / Math.sqrt(shape.hidden()), rnd);
-        fillUniform(d, shape.vOffset(), shape.output() * shape.hidden(), 1.0 / Math.sqrt(shape.hidden()), rnd);
+        int g = shape.gates() * shape.hidden();
+        for (int l = 0; l < shape.layers(); l++) {
+            for (int dir = 0; dir < shape.directions(); dir++) {
+                int in = shape.layerInput(l);
+                fillUniform(d, shape.inputWeights(l, dir), g * in, 1.0 / Math.sqrt(in), rnd);
+                fillUniform(d, shape.recurrentWeights(l, dir), g * shape.hidden(), 1.0 / Math.sqrt(shape.hidden()), rnd);
+            }
+        }
+        int width = shape.outputWidth();
+        fillUniform(d, shape.headWeights(), shape.output() * width, 1.0 / Math.sqrt(width), rnd);
         return p;
     }
 

@@ -5,42 +5,50 @@ import dev.recur.kernel.Kernels;
 import dev.recur.kernel.KernelsLookup;
 
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The engine: forward pass and exact, full backpropagation through time for the Elman RNN
+ * The engine: forward pass and exact, full backpropagation through time for a recurrent
+ * network of {@link Shape#layers()} layers of one {@link Cell}, each unidirectional or
+ * bidirectional, with an optional output head {@code o_t = V h_t + c}, over a batch of sequences
+ * of their own lengths. For the Elman cell:
  *
  * <pre>
- *   a_t = U x_t + W h_{t-1} + b,   h_t = act(a_t),   o_t = V h_t + c
+ *   a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh,   h_t = act(a_t)   (tanh, sigmoid, relu)
  * </pre>
  *
- * over a batch of B independent sequences of length T, time-major ({@code x[t][r][i]}
- * flattened). Inputs are dense ({@code float[T*B*I]}) or class indices ({@code int[T*B]}: then
- * {@code U x_t} is a column of U, gathered, never a one-hot product). Targets are class
- * indices ({@code int[T*B]}: softmax cross-entropy) or floats ({@code float[T*B*O]}: squared
- * error {@code 1/2 ||o_t - y_t||^2}). The loss is SUMMED over time and batch, not averaged.
+ * with PyTorch's semantics throughout (stacking, directions, packed variable-length batches,
+ * state_dict names): see {@link Shape} for the layout and {@link Batch} for the data.
  *
- * <p>Backward accumulates ({@code +=}) dL/dU, dL/dW, dL/db, dL/dV, dL/dc into a {@link Grads},
- * takes an incoming dL/dh_T (gradient on the final state from a later chunk; zeros when
- * absent) and returns dL/dh_0. So a long sequence split into chunks, run forward from the first
- * chunk (carrying the final state) and backward from the last (carrying dL/dh_0 into the
- * previous chunk's dL/dh_T), gives the gradients of the unsplit sequence.
+ * <p>A call:
+ * <pre>{@code
+ * try (Rnn rnn = Rnn.builder(shape).activation(Activation.TANH).threads(2).build()) {
+ *     Workspace ws = rnn.trainingWorkspace(maxBatch, maxSteps);   // once; reused
+ *     Batch batch = new Batch(B, T).input(x).lengths(len).targets(y).loss(Loss.CROSS_ENTROPY);
+ *     double loss = rnn.forward(params, ws, batch);
+ *     rnn.backward(params, ws, grads);                             // adds dL/dparams into grads
+ * }
+ * }</pre>
  *
- * <p>Layer mode, for a caller's own network: {@link #forwardLayer} runs without a loss head and
- * {@link #backwardLayer} takes the caller's dL/dh_t for every step, and can return dL/dx_t.
+ * <p>Backward ADDS the gradients of every weight and bias into a {@link Grads} ({@code +=}), so
+ * they can be accumulated over batches or chunks; {@link Backprop} carries what else goes in and
+ * out (dL/d of the network's outputs in layer mode, dL/dx, dL/dh0, chunk carries).
  *
- * <p>How the work is laid out (DESIGN.md, "Where the time goes"): everything that is not
- * sequential runs over blocks of steps as matrix products: the input projection, the output
- * projection and the loss, {@code V^T dy}, and the time sums dW, dU, dV. Only {@code W h_{t-1}}
- * and {@code W^T delta_{t+1}} run step by step, fused with the activation. For B >= 4 the
- * kernels get W and W^T packed once per call ({@link #PACKED_MIN_BATCH}), so those per-step
- * products stream packed panels instead of re-reading W row by row.
+ * <p>How the work is laid out: everything that is not sequential runs over blocks of steps as
+ * matrix products (the input products of every layer, the output projection and the loss,
+ * {@code V^T dy}, the time sums of every dW); only {@code W_hh h_{t-1}} and its transpose run
+ * step by step, fused with the cell's element-wise part. Variable lengths cost nothing: the rows
+ * of a batch are sorted by length (as PyTorch's packed sequences are), so the rows still running
+ * at step t are a prefix and every product shrinks with it. A unidirectional stack runs block by
+ * block through all its layers (layer l+1 reads layer l's block while it is in cache); a
+ * bidirectional one layer by layer.
  *
  * <p>Threads: an engine runs each call on its own fixed team of {@link Builder#threads} threads
  * (results are bitwise reproducible at a fixed thread count, and agree across thread counts to
- * float rounding). Calls on one engine are serialised; for concurrent calls from several
- * threads use one engine per thread. Each call needs its own {@link Workspace} and
- * {@link Grads}. {@link Params} are only read and may be shared by any number of threads
- * while no one updates them. Close the engine to stop its threads.
+ * float rounding). Calls on one engine are serialised; for concurrent calls from several threads
+ * use one engine per thread. Each call needs its own {@link Workspace} and {@link Grads}.
+ * {@link Params} are only read and may be shared by any number of threads while no one updates
+ * them. Close the engine to stop its threads.
  */
 public final class Rnn implements AutoCloseable {
 
@@ -54,7 +62,7 @@ public final class Rnn implements AutoCloseable {
     /** Never fewer steps than this per block... */
     private static final int MIN_BLOCK_STEPS = 1;
     /** ...nor more (bounds the workspace for B = 1). */
-    private static final int MAX_BLOCK_STEPS = 64;
+    static final int MAX_BLOCK_STEPS = 64;
     /**
      * Default smallest H at which one step is split among threads when B < threads. Measured at
      * B = 1, 2 threads (BENCHMARKS.md): the per-step barrier made H = 256 1.8x slower than not
@@ -62,6 +70,19 @@ public final class Rnn implements AutoCloseable {
      * one core's L2, so each core keeps its half).
      */
     static final int DEFAULT_SPLIT_HIDDEN = 1024;
+    /**
+     * Smallest batch for which the recurrence gets W_hh packed by the kernels
+     * (Kernels#packWeights for the backward step, Kernels#packTransposedWeights for the forward
+     * step, once per call). Below 4 rows the vector kernels' one-row paths read W in place (the
+     * packed backward would be wasted) and the dot-product forward is the fast one. The
+     * forward's packed form sums in another order, so whether it is used depends on the batch
+     * alone: a given batch gives the same bits at any T and chunking, and at any thread count up
+     * to B (with more threads than batch rows the step is split by rows of W through gemv, see
+     * StepSplit, which agrees to rounding).
+     */
+    static final int PACKED_MIN_BATCH = 4;
+
+    private static final AtomicLong ENGINES = new AtomicLong();
 
     private final Shape shape;
     private final Activation activation;
@@ -70,6 +91,9 @@ public final class Rnn implements AutoCloseable {
     private final Workers workers;
     /** Smallest H at which one step of a B < threads recurrence is split among the workers. */
     private final int splitHiddenMin;
+    /** Counts this engine's forward passes: a workspace remembers the one that filled it. */
+    private final AtomicLong generations = new AtomicLong();
+    private final long id = ENGINES.incrementAndGet();
 
     private Rnn(Builder b) {
         this.shape = b.shape;
@@ -81,62 +105,63 @@ public final class Rnn implements AutoCloseable {
         this.workers = new Workers(b.threads);
     }
 
-    /** An engine with default settings: tanh, kernels from {@link KernelsLookup#get()}. */
+    /** An engine with default settings: tanh, kernels from {@link KernelsLookup#get()}, one thread. */
     public static Rnn create(Shape shape) { return builder(shape).build(); }
 
+    /** Settings for an engine of {@code shape}. */
     public static Builder builder(Shape shape) { return new Builder(shape); }
 
+    /** The network's sizes and layout. */
     public Shape shape() { return shape; }
+
+    /** The Elman cell's activation (tanh for the gated cells). */
     public Activation activation() { return activation; }
+
+    /** The kernels this engine runs. */
     public Kernels kernels() { return kernels; }
-
-    /** A workspace that keeps all states of up to {@code maxSteps} steps for backward. */
-    public Workspace trainingWorkspace(int batch, int maxSteps) {
-        Checks.positive("batch", batch);
-        Checks.positive("maxSteps", maxSteps);
-        Workspace ws = new Workspace(shape, batch, maxSteps, true, blockSteps(batch, maxSteps), workers.size());
-        int packed = kernels.packedWeightsLength(shape.hidden());
-        if (packed > 0 && batch >= PACKED_MIN_BATCH) {
-            ws.wPacked = new float[packed];
-            ws.wtPacked = new float[packed];
-        }
-        return bind(ws);
-    }
-
-    /**
-     * Smallest batch for which the recurrence gets W packed by the kernels (Kernels#packWeights
-     * for the backward step, Kernels#packTransposedWeights for the forward step, once per call).
-     * Below 4 rows the vector kernels' one-row paths read W in place (the packed backward would
-     * be wasted) and the dot-product forward is the fast one. The forward's packed form sums in
-     * another order, so whether it is used depends on the batch alone: a given batch gives the
-     * same bits at any T and chunking, and at any thread count up to B (with more threads than
-     * batch rows the step is split by rows of W through gemv, see StepSplit, which agrees to
-     * rounding).
-     */
-    static final int PACKED_MIN_BATCH = 4;
-
-    /** A forward-only workspace: O(B*H) memory for any T; no backward. */
-    public Workspace inferenceWorkspace(int batch) {
-        Checks.positive("batch", batch);
-        Workspace ws = new Workspace(shape, batch, 0, false, blockSteps(batch, MAX_BLOCK_STEPS), workers.size());
-        int packed = kernels.packedWeightsLength(shape.hidden());
-        if (packed > 0 && batch >= PACKED_MIN_BATCH) ws.wtPacked = new float[packed];
-        return bind(ws);
-    }
-
-    private Workspace bind(Workspace ws) {
-        ws.owner = this;
-        ws.forwardJob = w -> forwardWorker(ws, w);
-        ws.backwardJob = w -> backwardWorker(ws, w);
-        return ws;
-    }
 
     /** Worker threads this engine runs each call on (the calling thread counts as one). */
     public int threads() { return workers.size(); }
 
-    private static int blockSteps(int batch, int maxSteps) {
-        return Math.min(stepsPerBlock(batch), maxSteps);
+    // ---------------------------------------------------------------- workspaces, carries
+
+    /**
+     * A workspace that keeps all states of up to {@code maxSteps} steps of up to
+     * {@code maxBatch} sequences, for backward.
+     */
+    public Workspace trainingWorkspace(int maxBatch, int maxSteps) {
+        Checks.positive("maxBatch", maxBatch);
+        Checks.positive("maxSteps", maxSteps);
+        return new Workspace(this, maxBatch, maxSteps, true, packedLength(maxBatch), workers.size());
     }
+
+    /**
+     * A forward-only workspace for a unidirectional network: O(B*H) memory per layer for any T;
+     * no backward. A bidirectional network needs the whole sequence: use
+     * {@link #inferenceWorkspace(int, int)}.
+     */
+    public Workspace inferenceWorkspace(int maxBatch) {
+        Checks.positive("maxBatch", maxBatch);
+        if (shape.bidirectional()) {
+            throw new IllegalArgumentException("inferenceWorkspace(maxBatch) needs a unidirectional network; " + shape
+                    + " runs a reverse direction over the whole sequence, expected inferenceWorkspace(maxBatch, maxSteps)");
+        }
+        return new Workspace(this, maxBatch, 1, false, packedLength(maxBatch), workers.size());
+    }
+
+    /** A forward-only workspace for up to {@code maxSteps} steps (any network; no backward). */
+    public Workspace inferenceWorkspace(int maxBatch, int maxSteps) {
+        Checks.positive("maxBatch", maxBatch);
+        Checks.positive("maxSteps", maxSteps);
+        return new Workspace(this, maxBatch, maxSteps, false, packedLength(maxBatch), workers.size());
+    }
+
+    private int packedLength(int maxBatch) {
+        return maxBatch >= PACKED_MIN_BATCH ? kernels.packedWeightsLength(shape.gates() * shape.hidden(), shape.hidden()) : 0;
+    }
+
+    /** An empty chunk carry for {@code batch} sequences (see {@link Carry}; unidirectional networks). */
+    public Carry carry(int batch) { return new Carry(shape, batch); }
 
     /**
      * Steps per block of the driver's time blocking for a batch (a workspace for fewer steps
@@ -147,140 +172,189 @@ public final class Rnn implements AutoCloseable {
         return Math.max(MIN_BLOCK_STEPS, Math.min(MAX_BLOCK_STEPS, (BLOCK_ROWS + batch - 1) / batch));
     }
 
-    // ---------------------------------------------------------------- forward, public faces
-
-    /** Forward with dense inputs and class targets (softmax cross-entropy); returns the summed loss. */
-    public double forward(Params params, Workspace ws, int steps, float[] x, int[] targets, float[] h0) {
-        checkCommon(params, ws, steps, h0);
-        checkDense(x, ws, steps);
-        checkClassTargets(targets, ws, steps);
-        return run(params, ws, steps, x, null, targets, null, h0, null, true);
-    }
-
-    /** Forward with class-index inputs and class targets (softmax cross-entropy). */
-    public double forward(Params params, Workspace ws, int steps, int[] x, int[] targets, float[] h0) {
-        checkCommon(params, ws, steps, h0);
-        checkClassInputs(x, ws, steps);
-        checkClassTargets(targets, ws, steps);
-        return run(params, ws, steps, null, x, targets, null, h0, null, true);
-    }
-
-    /** Forward with dense inputs and float targets (squared error). */
-    public double forward(Params params, Workspace ws, int steps, float[] x, float[] targets, float[] h0) {
-        checkCommon(params, ws, steps, h0);
-        checkDense(x, ws, steps);
-        checkFloatTargets(targets, ws, steps);
-        return run(params, ws, steps, x, null, null, targets, h0, null, true);
-    }
-
-    /** Forward with class-index inputs and float targets (squared error). */
-    public double forward(Params params, Workspace ws, int steps, int[] x, float[] targets, float[] h0) {
-        checkCommon(params, ws, steps, h0);
-        checkClassInputs(x, ws, steps);
-        checkFloatTargets(targets, ws, steps);
-        return run(params, ws, steps, null, x, null, targets, h0, null, true);
-    }
-
-    /** Layer-mode forward (no loss head): computes the states h_1..h_T from dense inputs. */
-    public void forwardLayer(Params params, Workspace ws, int steps, float[] x, float[] h0) {
-        checkCommon(params, ws, steps, h0);
-        checkDense(x, ws, steps);
-        run(params, ws, steps, x, null, null, null, h0, null, false);
-    }
-
-    /** Layer-mode forward (no loss head) from class-index inputs. */
-    public void forwardLayer(Params params, Workspace ws, int steps, int[] x, float[] h0) {
-        checkCommon(params, ws, steps, h0);
-        checkClassInputs(x, ws, steps);
-        run(params, ws, steps, null, x, null, null, h0, null, false);
-    }
+    // ---------------------------------------------------------------- the public calls
 
     /**
-     * Outputs o_t = V h_t + c for every step into {@code outputs} (T*B*O, overwritten); works on
-     * either kind of workspace (inference keeps O(B*H) memory). Dense inputs.
+     * Forward pass over {@code batch}: every layer's states and, with a loss, the head's outputs,
+     * the loss and dL/do (kept for backward in a training workspace). Returns the loss (summed or
+     * averaged as the batch's {@link Loss} says; 0 without one).
      */
-    public void predict(Params params, Workspace ws, int steps, float[] x, float[] h0, float[] outputs) {
-        checkCommon(params, ws, steps, h0);
-        checkDense(x, ws, steps);
-        Checks.length("outputs", outputs, (long) steps * ws.batch * shape.output(), "steps*batch*output");
-        run(params, ws, steps, x, null, null, null, h0, outputs, false);
-    }
-
-    /** As {@link #predict(Params, Workspace, int, float[], float[], float[])} for class-index inputs. */
-    public void predict(Params params, Workspace ws, int steps, int[] x, float[] h0, float[] outputs) {
-        checkCommon(params, ws, steps, h0);
-        checkClassInputs(x, ws, steps);
-        Checks.length("outputs", outputs, (long) steps * ws.batch * shape.output(), "steps*batch*output");
-        run(params, ws, steps, null, x, null, null, h0, outputs, false);
-    }
-
-    // ---------------------------------------------------------------- backward, public faces
-
-    /** Full BPTT after a forward with targets; dL/dh_T = 0; adds into {@code grads}. */
-    public void backward(Params params, Workspace ws, Grads grads) {
-        backward(params, ws, grads, null, null);
-    }
-
-    /**
-     * Full BPTT after a forward with targets. {@code dhT} (B*H, may be null for zeros) is the
-     * gradient reaching the final state from later steps; dL/dh_0 is written into {@code dh0}
-     * (B*H, overwritten; may be null) and returned.
-     */
-    public float[] backward(Params params, Workspace ws, Grads grads, float[] dhT, float[] dh0) {
-        checkBackward(params, ws, grads, dhT, dh0);
-        if (!ws.hasLossHead) {
-            throw new IllegalStateException("backward needs a forward pass with targets; this workspace's last forward "
-                    + "had none (use backwardLayer with dL/dh_t)");
-        }
-        back(params, ws, grads, null, dhT, null, dh0);
-        return dh0;
-    }
-
-    /**
-     * Full BPTT for one chunk of a longer sequence that carries delta itself across the chunk
-     * boundary, so that a sequence run backward chunk by chunk makes bitwise the additions of
-     * one unsplit backward (carrying dL/dh_T = W^T delta_{T+1} instead rounds W^T delta_{T+1}
-     * separately before adding it to the boundary step's V^T dy). {@code deltaNext} (B*H, null
-     * for zeros) is delta_{T+1}: what the following chunk's call wrote into its
-     * {@code deltaFirst}; {@code deltaFirst} (B*H, may be null) receives delta_1 of this chunk.
-     * {@code dhT} and {@code dh0} as in {@link #backward(Params, Workspace, Grads, float[], float[])}.
-     */
-    public float[] backward(Params params, Workspace ws, Grads grads, float[] dhT, float[] dh0, float[] deltaNext,
-                            float[] deltaFirst) {
-        checkBackward(params, ws, grads, dhT, dh0);
-        long bh = (long) ws.batch * shape.hidden();
-        if (deltaNext != null) Checks.length("deltaNext", deltaNext, bh, "batch*hidden");
-        if (deltaFirst != null) Checks.length("deltaFirst", deltaFirst, bh, "batch*hidden");
-        if (!ws.hasLossHead) {
-            throw new IllegalStateException("backward needs a forward pass with targets; this workspace's last forward "
-                    + "had none (use backwardLayer with dL/dh_t)");
-        }
-        ws.deltaIn = deltaNext;
-        ws.deltaOut = deltaFirst;
-        back(params, ws, grads, null, dhT, null, dh0);
-        return dh0;
-    }
-
-    /**
-     * Layer-mode BPTT: {@code dH} (T*B*H) holds the caller's dL/dh_t for t = 1..T (row t-1), to
-     * which the loss head's gradient is added if the forward had targets. Adds parameter
-     * gradients into {@code grads}; adds dL/dx_t into {@code dX} (T*B*I, dense inputs only; may
-     * be null); writes dL/dh_0 into {@code dh0} (may be null) and returns it.
-     */
-    public float[] backwardLayer(Params params, Workspace ws, float[] dH, Grads grads, float[] dhT, float[] dX,
-                                 float[] dh0) {
-        checkBackward(params, ws, grads, dhT, dh0);
-        Checks.length("dH", dH, (long) ws.steps * ws.batch * shape.hidden(), "steps*batch*hidden");
-        if (dX != null) {
-            if (ws.denseInputs == null) {
-                throw new IllegalArgumentException("dX was given but the forward pass had class-index inputs, "
-                        + "expected dX = null (there is no gradient with respect to an index)");
+    public double forward(Params params, Workspace ws, Batch batch) {
+        checkForward(params, ws, batch);
+        if (batch.loss.hasLoss()) {
+            if (!shape.hasHead()) {
+                throw new IllegalArgumentException("batch.loss() = " + batch.loss + ", but " + shape + " has no output head "
+                        + "(output = 0), expected Loss.NONE");
             }
-            Checks.length("dX", dX, (long) ws.steps * ws.batch * shape.input(), "steps*batch*input");
+            checkTargets(batch);
+        } else if (batch.yi != null || batch.yf != null) {
+            throw new IllegalArgumentException("batch has targets but batch.loss() = none, expected a loss for them "
+                    + "(Loss.CROSS_ENTROPY for class targets, Loss.SQUARED_ERROR for float targets) or no targets");
         }
-        if (checkFinite) Checks.finite("dH", dH);
-        back(params, ws, grads, dH, dhT, dX, dh0);
-        return dh0;
+        return run(params, ws, batch, null, 0);
+    }
+
+    /**
+     * Outputs {@code o_t = V h_t + c} of every step into {@code out} from {@code offset}
+     * ({@code T*B*O} floats, time-major, overwritten; zero past each sequence's length). Works on
+     * either kind of workspace; the batch's targets and loss are ignored.
+     */
+    public void predict(Params params, Workspace ws, Batch batch, float[] out, int offset) {
+        checkForward(params, ws, batch);
+        if (!shape.hasHead()) throw new IllegalStateException("predict needs an output head; " + shape + " has none (output = 0)");
+        Checks.range("out", out, offset, (long) batch.steps * batch.sequences * shape.output(), "steps*batch*output");
+        run(params, ws, batch, out, offset);
+    }
+
+    /** Full BPTT after a forward pass with a loss: adds dL/dparams into {@code grads}. */
+    public void backward(Params params, Workspace ws, Grads grads) {
+        backward(params, ws, grads, null);
+    }
+
+    /**
+     * Full BPTT after a forward pass: adds dL/dparams into {@code grads}, with the gradients
+     * in and out that {@code bp} names (null: none). The loss is the forward pass's (if any)
+     * plus whatever {@link Backprop#outputGradient} brings.
+     */
+    public void backward(Params params, Workspace ws, Grads grads, Backprop bp) {
+        checkBackward(params, ws, grads, bp);
+        ws.grads = grads;
+        ws.bp = bp;
+        try {
+            prepareBackward(ws, bp);
+            if (solo(ws.batch)) workers.runAlone(w -> backwardWorker(ws, w));
+            else workers.run(w -> backwardWorker(ws, w));
+            finishBackward(ws, bp);
+        } finally {
+            ws.clearCallArguments();
+        }
+    }
+
+    // ---------------------------------------------------------------- forward: set-up
+
+    private double run(Params params, Workspace ws, Batch b, float[] out, int outOff) {
+        final int B = b.sequences, T = b.steps, H = shape.hidden(), D = shape.directions();
+        ws.clearForward();
+        Lengths len = ws.lengths;
+        if (b.lengths == null) len.setAll(B, T);
+        else len.set(B, T, b.lengths, b.lengthsOff);
+        ws.params = params;
+        ws.data = b;
+        ws.batch = B;
+        ws.steps = T;
+        ws.blockSteps = Math.max(1, Math.min(Math.min(stepsPerBlock(B), ws.blockRows / B),
+                ws.wholeSequence ? ws.maxSteps : MAX_BLOCK_STEPS));
+        ws.denseInputs = b.x;
+        ws.classInputs = b.xi;
+        ws.inputOffset = b.xOff;
+        ws.hasLossHead = out == null && b.loss.hasLoss();
+        ws.counted = ws.hasLossHead ? countPositions(b, len) : 0;
+        ws.lossScale = ws.hasLossHead && b.loss.reduction() == Loss.Reduction.MEAN ? (ws.counted == 0 ? 0f : 1f / ws.counted) : 1f;
+        prepareWeights(params.data(), ws, B);
+        // initial states into slot 0 of every layer-direction, in sorted order
+        for (int k = 0; k < shape.stateBlocks(); k++) {
+            loadInitial(b.h0, b.h0Off, k, ws.states[k], ws);
+            if (ws.cells != null) loadInitial(b.c0, b.c0Off, k, ws.cells[k], ws);
+        }
+        if (out != null && !len.plain) Arrays.fill(out, outOff, outOff + T * B * shape.output(), 0f);
+        Arrays.fill(ws.partialLoss, 0);
+        ForwardCall call = new ForwardCall(ws, out, outOff);
+        if (solo(B)) workers.runAlone(call);
+        else workers.run(call);
+        double loss = 0;
+        for (double l : ws.partialLoss) loss += l;
+        if (ws.hasLossHead && b.loss.reduction() == Loss.Reduction.MEAN) loss = ws.counted == 0 ? Double.NaN : loss / ws.counted;
+        ws.loss = loss;
+        ws.generation = generations.incrementAndGet();
+        ws.forwardDone = true;
+        return loss;
+    }
+
+    /** The job of one forward call; an object per call (two references), nothing else allocates. */
+    private final class ForwardCall implements Workers.Job {
+        final Workspace ws;
+        final float[] out;
+        final int outOff;
+
+        ForwardCall(Workspace ws, float[] out, int outOff) {
+            this.ws = ws;
+            this.out = out;
+            this.outOff = outOff;
+        }
+
+        @Override public void run(int w) { forwardWorker(ws, w, out, outOff); }
+    }
+
+    /**
+     * W_ih^T, V^T and the bias sums for this call, and W_hh^T packed where the kernels want it:
+     * O(parameters) per call, small beside the O(T B H^2) of a sequence. The transposes make
+     * the input and output products C += A B with contiguous rows of B (register tiles over the
+     * output row), which beats the dot-product form when the inner size is small; a class input
+     * gathers a row of W_ih^T.
+     */
+    private void prepareWeights(float[] p, Workspace ws, int batch) {
+        int H = shape.hidden(), GH = shape.gates() * H, D = shape.directions();
+        boolean pack = ws.packed != null && batch >= PACKED_MIN_BATCH;
+        for (int l = 0; l < shape.layers(); l++) {
+            for (int d = 0; d < D; d++) {
+                int k = l * D + d;
+                transpose(p, shape.inputWeights(l, d), GH, shape.layerInput(l), ws.wihT[k]);
+                prepareBias(p, l, d, ws.biasSum[k]);
+                if (pack) kernels.packTransposedWeights(GH, H, p, shape.recurrentWeights(l, d), ws.packed[k]);
+            }
+        }
+        if (shape.hasHead()) transpose(p, shape.headWeights(), shape.output(), shape.outputWidth(), ws.vT);
+    }
+
+    /**
+     * The bias the input product starts from: recur's single b, or b_ih + b_hh (PyTorch's pair,
+     * added once per call). The GRU keeps b_hn out of it: it sits inside r * (W_hn h + b_hn).
+     */
+    private void prepareBias(float[] p, int l, int d, float[] sum) {
+        int GH = sum.length, H = shape.hidden();
+        int bih = shape.inputBias(l, d), bhh = shape.recurrentBias(l, d);
+        if (bih < 0) {
+            Arrays.fill(sum, 0f);
+            return;
+        }
+        System.arraycopy(p, bih, sum, 0, GH);
+        if (bhh < 0) return;
+        int end = shape.cell() == Cell.GRU ? 2 * H : GH;
+        for (int j = 0; j < end; j++) sum[j] += p[bhh + j];
+    }
+
+    /** dst (cols x rows) = transpose of the rows x cols matrix at src[off]. */
+    private static void transpose(float[] src, int off, int rows, int cols, float[] dst) {
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) dst[j * rows + i] = src[off + i * cols + j];
+        }
+    }
+
+    /** Block k of the caller's h0 (or c0) into slot 0 of {@code states}, in sorted order; zeros if absent. */
+    private void loadInitial(float[] h0, int h0Off, int k, float[] states, Workspace ws) {
+        int H = shape.hidden(), B = ws.batch;
+        if (h0 == null) {
+            Arrays.fill(states, 0, B * H, 0f);
+            return;
+        }
+        int[] perm = ws.lengths.perm;
+        for (int r = 0; r < B; r++) System.arraycopy(h0, h0Off + (k * B + perm[r]) * H, states, r * H, H);
+    }
+
+    /** The (t, b) positions that carry loss: valid steps whose target is not ignored. */
+    private long countPositions(Batch b, Lengths len) {
+        int B = b.sequences;
+        long n = 0;
+        for (int bi = 0; bi < B; bi++) {
+            int l = len.sorted[len.rank[bi]];
+            if (b.yi == null) {
+                n += l;
+                continue;
+            }
+            int ignore = b.loss.ignoreIndex();
+            for (int t = 0; t < l; t++) if (b.yi[b.yOff + t * B + bi] != ignore) n++;
+        }
+        return n;
     }
 
     // ---------------------------------------------------------------- the driver
@@ -289,58 +363,15 @@ public final class Rnn implements AutoCloseable {
     // the workers meet at barriers between phases. The slices depend only on the sizes and the
     // worker count, so a fixed thread count gives bitwise the same result on every run.
     //
-    // Phases per block of steps: (1) hoisted products, rows split; (2) the recurrence, split by
-    // batch rows when B >= workers (no barrier per step: sequences are independent), or by rows
-    // of W with a barrier per step when B < workers and H is large enough to pay for it, or run
-    // by worker 0 alone; (3) the block's time sums / output products, rows split.
-
-    private double run(Params params, Workspace ws, int steps, float[] x, int[] xi, int[] yi, float[] yf,
-                       float[] h0, float[] outputs, boolean head) {
-        final int bh = ws.batch * shape.hidden();
-        ws.clearForward();
-        transposeInputAndOutputWeights(params.data(), ws);
-        if (ws.wtPacked != null) kernels.packTransposedWeights(shape.hidden(), params.data(), shape.wOffset(), ws.wtPacked);
-        if (h0 != null) System.arraycopy(h0, 0, ws.hs, 0, bh);
-        else Arrays.fill(ws.hs, 0, bh, 0f);
-        ws.params = params;
-        ws.steps = steps;
-        ws.denseInputs = x;
-        ws.classInputs = xi;
-        ws.classTargets = yi;
-        ws.floatTargets = yf;
-        ws.outputs = outputs;
-        ws.hasLossHead = head;
-        Arrays.fill(ws.partialLoss, 0);
-        try {
-            if (solo(ws.batch)) workers.runAlone(ws.forwardJob);
-            else workers.run(ws.forwardJob);
-        } finally {
-            ws.clearCallArguments();
-        }
-        double loss = 0;
-        for (double l : ws.partialLoss) loss += l;
-        ws.loss = loss;
-        ws.finalOffset = ws.training ? steps * bh : ((steps - 1) % ws.block + 1) * bh;
-        ws.forwardDone = true;
-        return loss;
-    }
-
-    private void back(Params params, Workspace ws, Grads grads, float[] dH, float[] dhT, float[] dX, float[] dh0) {
-        if (ws.classInputs != null) ws.dUT(shape.input() * shape.hidden());
-        ws.params = params;
-        ws.grads = grads;
-        ws.dH = dH;
-        ws.dhT = dhT;
-        ws.dX = dX;
-        ws.dh0 = dh0;
-        if (ws.wPacked != null) kernels.packWeights(shape.hidden(), params.data(), shape.wOffset(), ws.wPacked);
-        try {
-            if (solo(ws.batch)) workers.runAlone(ws.backwardJob);
-            else workers.run(ws.backwardJob);
-        } finally {
-            ws.clearCallArguments();
-        }
-    }
+    // Phases per layer, direction and block of steps: (1) the hoisted input product, rows split;
+    // (2) the recurrence, split by batch rows when B >= workers (no barrier per step: sequences
+    // are independent), or by rows of W with a barrier per step when B < workers and H is large
+    // enough to pay for it, or run by worker 0 alone; (3) the head (top layer), rows split. In
+    // backward, (3') the time sums and dL/dx, split by rows of dW and rows of dx.
+    //
+    // Packed rows: step t's running rows [0, active(t)) sit at packed rows offset(t) + r (see
+    // Lengths); a state array keeps h0 in rows [0, maxBatch) and packed row q at maxBatch + q
+    // (a whole-sequence workspace) or at maxBatch + q - (first row of the block) (one block).
 
     /** How one step of the recurrence is shared among the workers. */
     private enum StepSplit { BATCH, ROWS, SINGLE }
@@ -368,290 +399,827 @@ public final class Rnn implements AutoCloseable {
         if (!solo(ws.batch)) workers.barrier(w);
     }
 
+    /** Workers sharing the phases of this call. */
+    private int team(Workspace ws) { return solo(ws.batch) ? 1 : workers.size(); }
+
     /** Start of slice w of [0, total) among n workers: contiguous, sizes differ by at most one. */
     private static int lo(int w, int n, int total) { return (int) ((long) total * w / n); }
 
-    private void forwardWorker(Workspace ws, int w) {
-        final int nw = solo(ws.batch) ? 1 : workers.size();
-        final int B = ws.batch, H = shape.hidden(), I = shape.input(), O = shape.output();
-        final int bh = B * H, steps = ws.steps;
-        final float[] p = ws.params.data(), x = ws.denseInputs, out = ws.outputs != null ? ws.outputs : ws.dy;
-        final int[] xi = ws.classInputs;
-        final boolean head = ws.hasLossHead;
-        final Kernels k = kernels;
-        final StepSplit split = stepSplit(B);
-        final int wOff = shape.wOffset();
-        final float[] pre = ws.work, hs = ws.hs;
+    /** Row of packed row q in a state array, for a block whose first packed row is qBlock. */
+    private static int stateRow(Workspace ws, int q, int qBlock) {
+        return ws.maxBatch + (ws.wholeSequence ? q : q - qBlock);
+    }
+
+    // ---------------------------------------------------------------- forward: the workers
+
+    private void forwardWorker(Workspace ws, int w, float[] out, int outOff) {
+        final int D = shape.directions(), L = shape.layers(), Tn = ws.lengths.maxLength, bs = ws.blockSteps;
         double loss = 0;
-
-        for (int t0 = 0; t0 < steps; t0 += ws.block) {
-            final int n = Math.min(ws.block, steps - t0);
-            final int rows = n * B;
-            // Training keeps all states (h_t at t*bh); inference reuses one block of states, the
-            // previous block's last state moved to the front (all workers are past the barrier
-            // that ended the previous block, so nobody still reads it).
-            final int base = ws.training ? t0 * bh : 0;
-            if (!ws.training && t0 > 0 && w == 0) System.arraycopy(hs, ws.block * bh, hs, 0, bh);
-            if (!ws.training && t0 > 0) sync(ws, w);
-
-            // 1. Input projection for the block, rows split: pre = U x_t + b.
-            int r0 = lo(w, nw, rows), r1 = lo(w + 1, nw, rows);
-            Arrays.fill(pre, r0 * H, r1 * H, 0f);
-            k.addRowVector(r1 - r0, H, p, shape.bOffset(), pre, r0 * H, H);
-            if (x != null) {
-                k.gemmNN(r1 - r0, H, I, x, (t0 * B + r0) * I, I, ws.uT, 0, H, pre, r0 * H, H);
-            } else {
-                for (int r = r0; r < r1; r++) k.addRowVector(1, H, ws.uT, xi[t0 * B + r] * H, pre, r * H, H);
+        boolean head = ws.hasLossHead || out != null;
+        if (D == 1) {
+            // block by block through all layers: layer l+1 reads layer l's block while it is hot
+            for (int t0 = 0; t0 < Tn; t0 += bs) {
+                int t1 = Math.min(t0 + bs, Tn);
+                if (!ws.wholeSequence && t0 > 0) {
+                    if (w == 0) for (int l = 0; l < L; l++) carryBlockState(ws, l, t0);
+                    sync(ws, w);
+                }
+                for (int l = 0; l < L; l++) {
+                    hoist(ws, w, l, 0, t0, t1);
+                    recurForward(ws, w, l, 0, t0, t1);
+                    if (w == 0) captureFinals(ws, l, 0, t0, t1);
+                }
+                if (head) loss += head(ws, w, t0, t1, out, outOff);
             }
-            sync(ws, w);
-
-            // 2. The recurrence: h_t = act(pre_t + W h_{t-1}).
-            switch (split) {
-                case SINGLE -> {
-                    if (w == 0) {
-                        for (int s = 0; s < n; s++) {
-                            k.recurrentForward(activation, B, H, p, wOff, ws.wtPacked, hs, base + s * bh, pre, s * bh,
-                                    hs, base + (s + 1) * bh);
-                        }
-                    }
-                }
-                case BATCH -> {
-                    int b0 = lo(w, nw, B), b1 = lo(w + 1, nw, B);
-                    for (int s = 0; s < n; s++) {
-                        k.recurrentForward(activation, b1 - b0, H, p, wOff, ws.wtPacked, hs, base + s * bh + b0 * H, pre,
-                                s * bh + b0 * H, hs, base + (s + 1) * bh + b0 * H);
-                    }
-                }
-                case ROWS -> {
-                    // each worker owns rows [i0, i1) of W (its share stays in its own cache)
-                    int i0 = lo(w, nw, H), i1 = lo(w + 1, nw, H);
-                    for (int s = 0; s < n; s++) {
-                        for (int r = 0; r < B; r++) {
-                            int a = s * bh + r * H + i0;
-                            k.gemv(i1 - i0, H, p, wOff + i0 * H, H, hs, base + s * bh + r * H, pre, a);
-                            k.activate(activation, i1 - i0, pre, a, hs, base + (s + 1) * bh + r * H + i0);
-                        }
-                        sync(ws, w);
+        } else {
+            for (int l = 0; l < L; l++) {
+                for (int d = 0; d < D; d++) {
+                    int lastBlock = (Tn - 1) / bs * bs;
+                    for (int i = 0; i <= lastBlock; i += bs) {
+                        // the reverse direction walks the same blocks from the end
+                        int t0 = d == 0 ? i : lastBlock - i, t1 = Math.min(t0 + bs, Tn);
+                        hoist(ws, w, l, d, t0, t1);
+                        recurForward(ws, w, l, d, t0, t1);
+                        if (w == 0) captureFinals(ws, l, d, t0, t1);
                     }
                 }
             }
-            sync(ws, w);
-
-            // 3. Output projection (o_t = V h_t + c) and the loss for the block, rows split.
-            if (head || ws.outputs != null) {
-                int outOff = (ws.outputs != null || ws.training ? t0 * B * O : 0) + r0 * O;
-                Arrays.fill(out, outOff, outOff + (r1 - r0) * O, 0f);
-                k.addRowVector(r1 - r0, O, p, shape.cOffset(), out, outOff, O);
-                k.gemmNN(r1 - r0, O, H, hs, base + bh + r0 * H, H, ws.vT, 0, O, out, outOff, O);
-                if (head) {
-                    // dy = dL/do overwrites the outputs (kept for backward in a training workspace)
-                    loss += ws.classTargets != null
-                            ? k.softmaxCrossEntropy(r1 - r0, O, out, outOff, ws.classTargets, t0 * B + r0, ws.dy, outOff)
-                            : k.squaredError(r1 - r0, O, out, outOff, ws.floatTargets, (t0 * B + r0) * O, ws.dy, outOff);
-                }
-            }
-            sync(ws, w);
+            if (head) for (int t0 = 0; t0 < Tn; t0 += bs) loss += head(ws, w, t0, Math.min(t0 + bs, Tn), out, outOff);
         }
         ws.partialLoss[w] = loss;
     }
 
-    private void backwardWorker(Workspace ws, int w) {
-        final int nw = solo(ws.batch) ? 1 : workers.size();
-        final int B = ws.batch, H = shape.hidden(), I = shape.input(), O = shape.output();
-        final int bh = B * H, steps = ws.steps;
-        final float[] p = ws.params.data(), g = ws.grads.data();
-        final float[] x = ws.denseInputs, dH = ws.dH, dhT = ws.dhT, dX = ws.dX, dh0 = ws.dh0;
-        final int[] xi = ws.classInputs;
-        final Kernels k = kernels;
+    /**
+     * One-block workspaces: the previous block's last states (rows still running at t0) move to
+     * slot 0, where the block's first step reads h_{t-1}. All workers are past the barrier that
+     * ended the previous block, so nobody still reads them.
+     */
+    private void carryBlockState(Workspace ws, int l, int t0) {
+        int H = shape.hidden(), n = ws.lengths.active(t0 - 1);
+        int qPrev = (int) ws.lengths.offset(t0 - 1), qBlock = (int) ws.lengths.offset(t0 - ws.blockSteps);
+        int src = stateRow(ws, qPrev, qBlock) * H;
+        System.arraycopy(ws.states[l], src, ws.states[l], 0, n * H);
+        if (ws.cells != null) System.arraycopy(ws.cells[l], src, ws.cells[l], 0, n * H);
+    }
+
+    /** (1) The block's input product, rows split: pre = bias + x_t W_ih^T (or the layer below's states). */
+    private void hoist(Workspace ws, int w, int l, int d, int t0, int t1) {
+        final int nw = team(ws), H = shape.hidden(), GH = shape.gates() * H, D = shape.directions();
+        final Lengths len = ws.lengths;
+        final int q0 = (int) len.offset(t0), n = (int) len.offset(t1) - q0;
+        final int r0 = lo(w, nw, n), r1 = lo(w + 1, nw, n), k = l * D + d;
+        final float[] pre = ws.pre;
+        final Kernels kn = kernels;
+        Arrays.fill(pre, r0 * GH, r1 * GH, 0f);
+        if (shape.biases() > 0) kn.addRowVector(r1 - r0, GH, ws.biasSum[k], 0, pre, r0 * GH, GH);
+        if (l > 0) {
+            for (int dd = 0; dd < D; dd++) {
+                kn.gemmNN(r1 - r0, GH, H, ws.states[(l - 1) * D + dd], stateRow(ws, q0 + r0, q0) * H, H, ws.wihT[k], dd * H * GH,
+                        GH, pre, r0 * GH, GH);
+            }
+        } else if (ws.denseInputs != null) {
+            int I = shape.input();
+            float[] x = ws.denseInputs;
+            int xo = ws.inputOffset + (q0 + r0) * I;
+            if (!len.plain) {
+                gatherRows(len, ws.batch, t0, q0, r0, r1, ws.denseInputs, ws.inputOffset, I, ws.xBlock);
+                x = ws.xBlock;
+                xo = r0 * I;
+            }
+            kn.gemmNN(r1 - r0, GH, I, x, xo, I, ws.wihT[k], 0, GH, pre, r0 * GH, GH);
+        } else {
+            int[] xi = classRows(ws, t0, q0, r0, r1);
+            int xo = len.plain ? ws.inputOffset + q0 : 0;
+            for (int r = r0; r < r1; r++) kn.addRowVector(1, GH, ws.wihT[k], xi[xo + r] * GH, pre, r * GH, GH);
+        }
+        sync(ws, w);
+    }
+
+    /** The class inputs of block rows [r0, r1): the caller's array (plain layout) or gathered into xiBlock. */
+    private static int[] classRows(Workspace ws, int t0, int q0, int r0, int r1) {
+        if (ws.lengths.plain) return ws.classInputs;
+        gatherInts(ws.lengths, ws.batch, t0, q0, r0, r1, ws.classInputs, ws.inputOffset, ws.xiBlock);
+        return ws.xiBlock;
+    }
+
+    /**
+     * Copies rows {@code width} wide of the caller's time-major array (row of (t, b) at
+     * {@code off + (t*B + b)*width}) for block rows [r0, r1) of the block starting at step t0
+     * (packed row q0) into {@code dst} at block-relative rows.
+     */
+    private static void gatherRows(Lengths len, int B, int t0, int q0, int r0, int r1, float[] src, int off, int width,
+                                   float[] dst) {
+        for (int t = t0, q = q0; q < q0 + r1; t++) {
+            int n = len.active(t);
+            int a = Math.max(q, q0 + r0), e = Math.min(q + n, q0 + r1);
+            for (int i = a; i < e; i++) System.arraycopy(src, off + (t * B + len.perm[i - q]) * width, dst, (i - q0) * width, width);
+            q += n;
+        }
+    }
+
+    /** {@link #gatherRows} for ints, one per row. */
+    private static void gatherInts(Lengths len, int B, int t0, int q0, int r0, int r1, int[] src, int off, int[] dst) {
+        for (int t = t0, q = q0; q < q0 + r1; t++) {
+            int n = len.active(t);
+            int a = Math.max(q, q0 + r0), e = Math.min(q + n, q0 + r1);
+            for (int i = a; i < e; i++) dst[i - q0] = src[off + t * B + len.perm[i - q]];
+            q += n;
+        }
+    }
+
+    /** The inverse of {@link #gatherRows}: block rows [r0, r1) of {@code src} into the caller's array. */
+    private static void scatterRows(Lengths len, int B, int t0, int q0, int r0, int r1, float[] src, int width, float[] dst,
+                                    int off) {
+        for (int t = t0, q = q0; q < q0 + r1; t++) {
+            int n = len.active(t);
+            int a = Math.max(q, q0 + r0), e = Math.min(q + n, q0 + r1);
+            for (int i = a; i < e; i++) System.arraycopy(src, (i - q0) * width, dst, off + (t * B + len.perm[i - q]) * width, width);
+            q += n;
+        }
+    }
+
+    /** (2) The recurrence through the block: h_t = act(pre_t + W_hh h_{t-1}), steps in the direction's order. */
+    private void recurForward(Workspace ws, int w, int l, int d, int t0, int t1) {
+        final int nw = team(ws), B = ws.batch, H = shape.hidden(), GH = shape.gates() * H, k = l * shape.directions() + d;
+        final Lengths len = ws.lengths;
+        final int q0 = (int) len.offset(t0);
+        final float[] p = ws.params.data(), hs = ws.states[k], pre = ws.pre;
+        final int whh = shape.recurrentWeights(l, d);
+        final float[] packed = ws.packed != null && B >= PACKED_MIN_BATCH ? ws.packed[k] : null;
         final StepSplit split = stepSplit(B);
-        final int wOff = shape.wOffset();
-        final float[] gAbove = ws.work, delta = ws.delta, hs = ws.hs;
-        // this worker's slices of the hidden units, the outputs and the batch
-        final int i0 = lo(w, nw, H), i1 = lo(w + 1, nw, H);
-        final int o0 = lo(w, nw, O), o1 = lo(w + 1, nw, O);
-        final int b0 = lo(w, nw, B), b1 = lo(w + 1, nw, B);
-
-        // delta_{T+1} = 0 (or the following chunk's delta_1): the first block processed starts from it.
-        float[] deltaNext = ws.deltaIn != null ? ws.deltaIn : ws.zeros;
-        int deltaNextOff = 0;
-        final int lastBlock = (steps - 1) / ws.block * ws.block;
-        for (int t0 = lastBlock; t0 >= 0; t0 -= ws.block) {
-            final int n = Math.min(ws.block, steps - t0);
-            final int rows = n * B;
-            final int hsPrev = t0 * bh;        // h_{t0} .. h_{t0+n-1}
-            final int hsCur = hsPrev + bh;     // h_{t0+1} .. h_{t0+n}
-            final int r0 = lo(w, nw, rows), r1 = lo(w + 1, nw, rows);
-
-            // 1. The gradient reaching each h_t from above (V^T dy_t and/or the caller's dL/dh_t),
-            //    rows split; and the output layer's time sums dV, dc, split by output unit.
-            if (dH != null) System.arraycopy(dH, t0 * bh + r0 * H, gAbove, r0 * H, (r1 - r0) * H);
-            else Arrays.fill(gAbove, r0 * H, r1 * H, 0f);
-            if (ws.hasLossHead) {
-                int dyOff = t0 * B * O;
-                k.gemmNN(r1 - r0, H, O, ws.dy, dyOff + r0 * O, O, p, shape.vOffset(), H, gAbove, r0 * H, H);
-                k.gemmTN(o1 - o0, H, rows, ws.dy, dyOff + o0, O, hs, hsCur, H, g, shape.vOffset() + o0 * H, H);
-                k.addColumnSums(rows, o1 - o0, ws.dy, dyOff + o0, O, g, shape.cOffset() + o0);
-            }
-            if (t0 + n == steps && dhT != null) {
-                // dL/dh_T from a later chunk joins the last step's gradient
-                int last = (n - 1) * B;
-                for (int r = Math.max(r0, last); r < r1; r++) {
-                    for (int j = 0; j < H; j++) gAbove[r * H + j] += dhT[(r - last) * H + j];
+        final Kernels kn = kernels;
+        if (split == StepSplit.ROWS) {
+            // every worker owns rows [i0, i1) of W (its share stays in its own cache); one barrier a step
+            int i0 = lo(w, nw, H), i1 = lo(w + 1, nw, H);
+            for (int i = 0; i < t1 - t0; i++) {
+                int t = d == 0 ? t0 + i : t1 - 1 - i;
+                int n = len.active(t), q = (int) len.offset(t);
+                for (int r = 0; r < n; r++) {
+                    int a = (q - q0 + r) * GH + i0;
+                    kn.gemv(i1 - i0, H, p, whh + i0 * H, H, hs, previousRow(ws, d, t, r, q0) * H, pre, a);
+                    kn.activate(activation, i1 - i0, pre, a, hs, stateRow(ws, q + r, q0) * H + i0);
                 }
+                sync(ws, w);
             }
             sync(ws, w);
-
-            // 2. The recurrence backwards: delta_t = act'(h_t) * (g_t + W^T delta_{t+1}).
-            switch (split) {
-                case SINGLE -> {
-                    if (w == 0) {
-                        for (int s = n - 1; s >= 0; s--) {
-                            k.recurrentBackward(activation, B, H, p, wOff, ws.wPacked, deltaNext, deltaNextOff, gAbove, s * bh,
-                                    hs, hsCur + s * bh, delta, s * bh);
-                            deltaNext = delta;
-                            deltaNextOff = s * bh;
-                        }
-                    }
-                }
-                case BATCH -> {
-                    for (int s = n - 1; s >= 0; s--) {
-                        k.recurrentBackward(activation, b1 - b0, H, p, wOff, ws.wPacked, deltaNext, deltaNextOff + b0 * H,
-                                gAbove, s * bh + b0 * H, hs, hsCur + s * bh + b0 * H, delta, s * bh + b0 * H);
-                        deltaNext = delta;
-                        deltaNextOff = s * bh;
-                    }
-                }
-                case ROWS -> {
-                    // each worker owns columns [i0, i1) of W: delta_t[i0..i1) needs all of delta_{t+1}
-                    for (int s = n - 1; s >= 0; s--) {
-                        for (int r = 0; r < B; r++) {
-                            int d = s * bh + r * H + i0;
-                            System.arraycopy(gAbove, d, delta, d, i1 - i0);
-                            k.gemvT(H, i1 - i0, p, wOff + i0, H, deltaNext, deltaNextOff + r * H, delta, d);
-                            k.multiplyByDerivative(activation, i1 - i0, hs, hsCur + s * bh + r * H + i0, delta, d);
-                        }
-                        deltaNext = delta;
-                        deltaNextOff = s * bh;
-                        sync(ws, w);
-                    }
-                }
-            }
+            return;
+        }
+        if (split == StepSplit.SINGLE && w != 0) {
             sync(ws, w);
-
-            // 3. The block's time sums as matrix products, split by hidden unit (rows of dW, dU).
-            k.gemmTN(i1 - i0, H, rows, delta, i0, H, hs, hsPrev, H, g, wOff + i0 * H, H);
-            k.addColumnSums(rows, i1 - i0, delta, i0, H, g, shape.bOffset() + i0);
-            if (x != null) {
-                k.gemmTN(i1 - i0, I, rows, delta, i0, H, x, t0 * B * I, I, g, shape.uOffset() + i0 * I, I);
-                if (dX != null) {
-                    k.gemmNN(r1 - r0, I, H, delta, r0 * H, H, p, shape.uOffset(), I, dX, (t0 * B + r0) * I, I);
-                }
+            return;
+        }
+        // this worker's batch rows [b0, b1) (all of them when it runs alone)
+        int b0 = split == StepSplit.BATCH ? lo(w, nw, B) : 0, b1 = split == StepSplit.BATCH ? lo(w + 1, nw, B) : B;
+        int q = (int) len.offset(d == 0 ? t0 : t1);
+        for (int i = 0; i < t1 - t0; i++) {
+            int t = d == 0 ? t0 + i : t1 - 1 - i;
+            int n = len.active(t);
+            if (d == 1) q -= n;
+            int e = Math.min(b1, n);
+            if (d == 0) {
+                int prev = t == t0 ? previousRow(ws, 0, t, b0, q0) : stateRowPrev(ws, t, b0, q0);
+                stepForward(ws, k, whh, packed, b0, e, prev, (q - q0 + b0) * GH, stateRow(ws, q + b0, q0), p, hs, pre);
             } else {
-                for (int r = 0; r < rows; r++) {
-                    k.addRowVector(1, i1 - i0, delta, r * H + i0, ws.dUT, xi[t0 * B + r] * H + i0, H);
+                // rows still running at t+1 continue from h_{t+1}; the others start here from h0 (slot 0)
+                int m = len.active(t + 1), c = Math.min(e, m), s = Math.max(b0, m);
+                stepForward(ws, k, whh, packed, b0, c, stateRow(ws, q + n + b0, q0), (q - q0 + b0) * GH, stateRow(ws, q + b0, q0),
+                        p, hs, pre);
+                stepForward(ws, k, whh, packed, s, e, s, (q - q0 + s) * GH, stateRow(ws, q + s, q0), p, hs, pre);
+            }
+            if (d == 0) q += n;
+        }
+        sync(ws, w);
+    }
+
+    /** Rows [from, to) of one step: h = act(pre + W_hh hPrev), states rows starting at the given rows. */
+    private void stepForward(Workspace ws, int k, int whh, float[] packed, int from, int to, int hPrevRow, int preOff,
+                             int outRow, float[] p, float[] hs, float[] pre) {
+        if (to <= from) return;
+        int H = shape.hidden();
+        kernels.recurrentForward(activation, to - from, H, H, p, whh, packed, hs, hPrevRow * H, pre, preOff, hs, outRow * H);
+    }
+
+    /** State row of h_{t-1} (forward direction) for sorted row r; h0 (slot 0) at t = 0 or a one-block workspace's block start. */
+    private int stateRowPrev(Workspace ws, int t, int r, int q0) {
+        if (t == 0) return r;
+        return stateRow(ws, (int) ws.lengths.offset(t - 1) + r, q0);
+    }
+
+    /** State row of the state step t of direction d reads, for sorted row r (ROWS split: any row). */
+    private int previousRow(Workspace ws, int d, int t, int r, int q0) {
+        Lengths len = ws.lengths;
+        if (d == 0) {
+            if (t == 0) return r;
+            if (!ws.wholeSequence && t == blockStart(ws, t)) return r;
+            return stateRow(ws, (int) len.offset(t - 1) + r, q0);
+        }
+        if (r < len.active(t + 1)) return stateRow(ws, (int) len.offset(t + 1) + r, q0);
+        return r;
+    }
+
+    private static int blockStart(Workspace ws, int t) { return t - t % ws.blockSteps; }
+
+    /**
+     * The final states of the sequences that end in this block (their last step; for the reverse
+     * direction, t = 0) into finals, in sorted order. Worker 0, after the recurrence's barrier.
+     */
+    private void captureFinals(Workspace ws, int l, int d, int t0, int t1) {
+        int H = shape.hidden(), k = l * shape.directions() + d;
+        Lengths len = ws.lengths;
+        int q0 = (int) len.offset(t0);
+        if (d == 1) {
+            if (t0 != 0) return;
+            int n = len.active(0);
+            System.arraycopy(ws.states[k], stateRow(ws, 0, q0) * H, ws.finals[k], 0, n * H);
+            if (ws.cells != null) System.arraycopy(ws.cells[k], stateRow(ws, 0, q0) * H, ws.finalCells[k], 0, n * H);
+            return;
+        }
+        for (int r = len.active(t1); r < len.active(t0); r++) {
+            int last = len.sorted[r] - 1;
+            int row = stateRow(ws, (int) len.offset(last) + r, q0);
+            System.arraycopy(ws.states[k], row * H, ws.finals[k], r * H, H);
+            if (ws.cells != null) System.arraycopy(ws.cells[k], row * H, ws.finalCells[k], r * H, H);
+        }
+    }
+
+    /**
+     * (3) The head for the block, rows split: o = c + V h (both directions), then the loss and
+     * dL/do into outs, or the outputs into the caller's array (predict).
+     */
+    private double head(Workspace ws, int w, int t0, int t1, float[] out, int outOff) {
+        final int nw = team(ws), B = ws.batch, H = shape.hidden(), O = shape.output(), D = shape.directions();
+        final Lengths len = ws.lengths;
+        final int q0 = (int) len.offset(t0), n = (int) len.offset(t1) - q0;
+        final int r0 = lo(w, nw, n), r1 = lo(w + 1, nw, n), top = shape.layers() - 1;
+        final float[] p = ws.params.data();
+        final Kernels kn = kernels;
+        // where o goes: the caller's array in place (predict, plain layout), else outs
+        float[] o = ws.outs;
+        int oOff = ((ws.training ? q0 : 0) + r0) * O;
+        if (out != null && len.plain) {
+            o = out;
+            oOff = outOff + (q0 + r0) * O;
+        } else if (out != null) {
+            oOff = r0 * O;
+        }
+        Arrays.fill(o, oOff, oOff + (r1 - r0) * O, 0f);
+        kn.addRowVector(r1 - r0, O, p, shape.headBias(), o, oOff, O);
+        for (int d = 0; d < D; d++) {
+            kn.gemmNN(r1 - r0, O, H, ws.states[top * D + d], stateRow(ws, q0 + r0, q0) * H, H, ws.vT, d * H * O, O, o, oOff, O);
+        }
+        double loss = 0;
+        if (ws.hasLossHead) {
+            Batch b = ws.data;
+            if (b.loss.classTargets()) {
+                int[] y = b.yi;
+                int yo = b.yOff + q0 + r0;
+                if (!len.plain || b.loss.ignoreIndex() >= 0) {
+                    gatherInts(len, B, t0, q0, r0, r1, b.yi, b.yOff, ws.yiBlock);
+                    int ignore = b.loss.ignoreIndex();
+                    for (int r = r0; r < r1; r++) if (ws.yiBlock[r] == ignore) ws.yiBlock[r] = -1;
+                    y = ws.yiBlock;
+                    yo = r0;
+                }
+                // dy = dL/do overwrites the logits (kept for backward in a training workspace)
+                loss = kn.softmaxCrossEntropy(r1 - r0, O, o, oOff, y, yo, o, oOff);
+            } else {
+                float[] y = b.yf;
+                int yo = b.yOff + (q0 + r0) * O;
+                if (!len.plain) {
+                    gatherRows(len, B, t0, q0, r0, r1, b.yf, b.yOff, O, ws.yfBlock);
+                    y = ws.yfBlock;
+                    yo = r0 * O;
+                }
+                loss = kn.squaredError(r1 - r0, O, o, oOff, y, yo, o, oOff);
+            }
+            if (ws.lossScale != 1f) {
+                for (int j = oOff, e = oOff + (r1 - r0) * O; j < e; j++) o[j] *= ws.lossScale;
+            }
+        } else if (out != null && !len.plain) {
+            scatterRows(len, B, t0, q0, r0, r1, ws.outs, O, out, outOff);
+        }
+        sync(ws, w);
+        return loss;
+    }
+
+    // ---------------------------------------------------------------- backward: set-up
+
+    /** Carries in (sorted order), gradient buffers zeroed, W_hh packed for the backward step. */
+    private void prepareBackward(Workspace ws, Backprop bp) {
+        int B = ws.batch, H = shape.hidden(), GH = shape.gates() * H, D = shape.directions();
+        float[] p = ws.params.data();
+        if (ws.packed != null && B >= PACKED_MIN_BATCH) {
+            for (int l = 0; l < shape.layers(); l++) {
+                for (int d = 0; d < D; d++) kernels.packWeights(GH, H, p, shape.recurrentWeights(l, d), ws.packed[l * D + d]);
+            }
+        }
+        for (int k = 0; k < shape.stateBlocks(); k++) Arrays.fill(ws.deltaCarry[k], 0, B * GH, 0f);
+        Carry c = bp == null ? null : bp.carry;
+        if (c != null && c.filled) {
+            int[] perm = ws.lengths.perm;
+            for (int l = 0; l < shape.layers(); l++) {
+                float[] in = ws.carryIn(l);
+                for (int r = 0; r < B; r++) System.arraycopy(c.delta[l], perm[r] * GH, in, r * GH, GH);
+            }
+        }
+        if (ws.classInputs != null) {
+            for (int d = 0; d < D; d++) ws.dWihT(d, shape.input() * GH);
+        }
+        if (bp != null && bp.dX != null && !ws.lengths.plain) {
+            Arrays.fill(bp.dX, bp.dXOff, bp.dXOff + ws.steps * B * shape.input(), 0f);
+        }
+    }
+
+    /** The carry out (the batch's own order) and the class inputs' dW_ih folded in. */
+    private void finishBackward(Workspace ws, Backprop bp) {
+        int B = ws.batch, GH = shape.gates() * shape.hidden(), I = shape.input(), D = shape.directions();
+        Carry c = bp == null ? null : bp.carry;
+        if (c != null) {
+            int[] perm = ws.lengths.perm;
+            for (int l = 0; l < shape.layers(); l++) {
+                for (int r = 0; r < B; r++) System.arraycopy(ws.deltaCarry[l], r * GH, c.delta[l], perm[r] * GH, GH);
+            }
+            c.filled = true;
+            c.source = ws;
+            c.sourceGeneration = ws.generation;
+        }
+        if (ws.classInputs != null) {
+            float[] g = ws.grads.data();
+            for (int d = 0; d < D; d++) {
+                int wih = shape.inputWeights(0, d);
+                float[] dT = ws.dWihT[d];
+                for (int i = 0; i < GH; i++) {
+                    for (int x = 0; x < I; x++) g[wih + i * I + x] += dT[x * GH + i];
                 }
             }
-            // delta at this block's first step is delta_{t+1} for the block before it
-            int c0 = lo(w, nw, bh), c1 = lo(w + 1, nw, bh);
-            System.arraycopy(delta, c0, ws.deltaCarry, c0, c1 - c0);
-            deltaNext = ws.deltaCarry;
-            deltaNextOff = 0;
-            sync(ws, w);
         }
+    }
 
-        if (ws.deltaOut != null) {
-            int c0 = lo(w, nw, bh), c1 = lo(w + 1, nw, bh);
-            System.arraycopy(ws.deltaCarry, c0, ws.deltaOut, c0, c1 - c0);
-        }
-        // dL/dh_0 = W^T delta_1, split by hidden unit; fold dU^T (class inputs) into dU.
-        if (dh0 != null) {
-            for (int r = 0; r < B; r++) Arrays.fill(dh0, r * H + i0, r * H + i1, 0f);
-            k.gemmNN(B, i1 - i0, H, ws.deltaCarry, 0, H, p, wOff + i0, H, dh0, i0, H);
-        }
-        if (xi != null) {
-            int u = shape.uOffset();
-            for (int i = i0; i < i1; i++) {
-                for (int c = 0; c < I; c++) g[u + i * I + c] += ws.dUT[c * H + i];
+    // ---------------------------------------------------------------- backward: the workers
+
+    private void backwardWorker(Workspace ws, int w) {
+        final int D = shape.directions(), L = shape.layers(), Tn = ws.lengths.maxLength, bs = ws.blockSteps;
+        final int lastBlock = (Tn - 1) / bs * bs;
+        if (D == 1) {
+            for (int t0 = lastBlock; t0 >= 0; t0 -= bs) {
+                int t1 = Math.min(t0 + bs, Tn);
+                for (int l = L - 1; l >= 0; l--) layerBackward(ws, w, l, 0, t0, t1, (L - 1 - l) & 1);
+            }
+            for (int l = 0; l < L; l++) initialStateGradient(ws, w, l, 0);
+        } else {
+            for (int l = L - 1; l >= 0; l--) {
+                int below = (L - 1 - l) & 1;
+                if (l > 0) {
+                    // both directions add their dL/dx into the buffer for the layer below
+                    float[] g = ws.gradBelow[below];
+                    int n = (int) ws.lengths.rows() * D * shape.hidden();
+                    Arrays.fill(g, lo(w, team(ws), n), lo(w + 1, team(ws), n), 0f);
+                    sync(ws, w);
+                }
+                for (int d = 0; d < D; d++) {
+                    for (int i = 0; i < Tn; i += bs) {
+                        // backward order: the forward direction from the end, the reverse from the start
+                        int t0 = d == 0 ? Math.max(0, lastBlock - i) : i;
+                        if (d == 0 && i > lastBlock) break;
+                        int t1 = Math.min(t0 + bs, Tn);
+                        layerBackward(ws, w, l, d, t0, t1, below);
+                    }
+                    initialStateGradient(ws, w, l, d);
+                }
             }
         }
     }
 
     /**
-     * U^T (I x H) and V^T (H x O) for this call: the projections then run as C += A B with
-     * contiguous rows of B (register tiles over the output row), which beats the dot-product
-     * form C += A B^T when the inner size (I, or H for the output) is small. A class input
-     * gathers row x_t of U^T. Costs O(H(I + O)) per call, small beside a step's O(H^2).
+     * Backward through one block of layer l, direction d: the gradient reaching its states from
+     * above, the recurrence, then the block's time sums and dL/dx. {@code below} names the
+     * gradBelow buffer this layer writes for the layer under it (it reads the other one).
      */
-    private void transposeInputAndOutputWeights(float[] p, Workspace ws) {
-        int H = shape.hidden(), I = shape.input(), O = shape.output();
-        transpose(p, shape.uOffset(), H, I, ws.uT);
-        transpose(p, shape.vOffset(), O, H, ws.vT);
+    private void layerBackward(Workspace ws, int w, int l, int d, int t0, int t1, int below) {
+        final int nw = team(ws), B = ws.batch, H = shape.hidden(), GH = shape.gates() * H, D = shape.directions();
+        final int I = shape.input(), O = shape.output(), DH = D * H, k = l * D + d, top = shape.layers() - 1;
+        final Lengths len = ws.lengths;
+        final int q0 = (int) len.offset(t0), n = (int) len.offset(t1) - q0;
+        final int r0 = lo(w, nw, n), r1 = lo(w + 1, nw, n);
+        final float[] p = ws.params.data(), g = ws.grads.data(), hs = ws.states[k];
+        final float[] gAbove = ws.gAbove, delta = ws.delta;
+        final Backprop bp = ws.bp;
+        final Kernels kn = kernels;
+
+        // 1. The gradient reaching each h_t from above (V^T dy_t, a caller's dL/dh_t, or the layer
+        //    above's dL/dx), rows split; the head's time sums dV, dc, split by output unit.
+        if (l == top) {
+            if (bp != null && bp.dY != null) {
+                gatherColumns(len, B, t0, q0, r0, r1, bp.dY, bp.dYOff, DH, d * H, H, gAbove);
+            } else {
+                Arrays.fill(gAbove, r0 * H, r1 * H, 0f);
+            }
+            if (ws.hasLossHead) {
+                int o0 = lo(w, nw, O), o1 = lo(w + 1, nw, O);
+                kn.gemmNN(r1 - r0, H, O, ws.outs, (q0 + r0) * O, O, p, shape.headWeights() + d * H, DH, gAbove, r0 * H, H);
+                kn.gemmTN(o1 - o0, H, n, ws.outs, q0 * O + o0, O, hs, stateRow(ws, q0, q0) * H, H, g,
+                        shape.headWeights() + o0 * DH + d * H, DH);
+                if (d == 0) kn.addColumnSums(n, o1 - o0, ws.outs, q0 * O + o0, O, g, shape.headBias() + o0);
+            }
+        } else {
+            float[] src = ws.gradBelow[below ^ 1];
+            if (D == 1) {
+                System.arraycopy(src, r0 * H, gAbove, r0 * H, (r1 - r0) * H);
+            } else {
+                for (int r = r0; r < r1; r++) System.arraycopy(src, (q0 + r) * DH + d * H, gAbove, r * H, H);
+            }
+        }
+        if (bp != null && bp.dhT != null) addFinalStateGradient(ws, k, d, t0, t1, q0, r0, r1, bp.dhT, bp.dhTOff);
+        if (l == 0 && !len.plain) {
+            if (ws.denseInputs != null) gatherRows(len, B, t0, q0, r0, r1, ws.denseInputs, ws.inputOffset, I, ws.xBlock);
+            else gatherInts(len, B, t0, q0, r0, r1, ws.classInputs, ws.inputOffset, ws.xiBlock);
+        }
+        gatherPrevious(ws, k, d, t0, q0, r0, r1);
+        sync(ws, w);
+
+        // 2. The recurrence backwards: delta_t = act'(h_t) * (g_t + W_hh^T delta_{t+1}).
+        recurBackward(ws, w, l, d, t0, t1, q0);
+
+        // 3. The block's time sums as matrix products, split by rows of dW; dL/dx split by rows.
+        final int i0 = lo(w, nw, GH), i1 = lo(w + 1, nw, GH);
+        final int whh = shape.recurrentWeights(l, d), wih = shape.inputWeights(l, d);
+        float[] hPrev = ws.hPrevBlock;
+        int hPrevOff = 0;
+        if (previousContiguous(ws, d, t0, t1)) {
+            hPrev = hs;
+            hPrevOff = stateRowPrev(ws, t0, 0, q0) * H;
+        }
+        kn.gemmTN(i1 - i0, H, n, delta, i0, GH, hPrev, hPrevOff, H, g, whh + i0 * H, H);
+        if (shape.biases() > 0) {
+            kn.addColumnSums(n, i1 - i0, delta, i0, GH, g, shape.inputBias(l, d) + i0);
+            // PyTorch's two biases each get the whole bias gradient
+            if (shape.biases() == 2) kn.addColumnSums(n, i1 - i0, delta, i0, GH, g, shape.recurrentBias(l, d) + i0);
+        }
+        if (l > 0) {
+            for (int dd = 0; dd < D; dd++) {
+                kn.gemmTN(i1 - i0, H, n, delta, i0, GH, ws.states[(l - 1) * D + dd], stateRow(ws, q0, q0) * H, H, g,
+                        wih + i0 * DH + dd * H, DH);
+            }
+            float[] dst = ws.gradBelow[below];
+            if (D == 1) {
+                Arrays.fill(dst, r0 * H, r1 * H, 0f);
+                kn.gemmNN(r1 - r0, H, GH, delta, r0 * GH, GH, p, wih, H, dst, r0 * H, H);
+            } else {
+                kn.gemmNN(r1 - r0, DH, GH, delta, r0 * GH, GH, p, wih, DH, dst, (q0 + r0) * DH, DH);
+            }
+        } else if (ws.denseInputs != null) {
+            float[] x = len.plain ? ws.denseInputs : ws.xBlock;
+            int xo = len.plain ? ws.inputOffset + q0 * I : 0;
+            kn.gemmTN(i1 - i0, I, n, delta, i0, GH, x, xo, I, g, wih + i0 * I, I);
+            if (bp != null && bp.dX != null) {
+                if (len.plain) {
+                    int off = bp.dXOff + (q0 + r0) * I;
+                    if (d == 0) Arrays.fill(bp.dX, off, off + (r1 - r0) * I, 0f);
+                    kn.gemmNN(r1 - r0, I, GH, delta, r0 * GH, GH, p, wih, I, bp.dX, off, I);
+                } else {
+                    Arrays.fill(ws.dXBlock, r0 * I, r1 * I, 0f);
+                    kn.gemmNN(r1 - r0, I, GH, delta, r0 * GH, GH, p, wih, I, ws.dXBlock, r0 * I, I);
+                    addRows(len, B, t0, q0, r0, r1, ws.dXBlock, I, bp.dX, bp.dXOff);
+                }
+            }
+        } else {
+            int[] xi = len.plain ? ws.classInputs : ws.xiBlock;
+            int xo = len.plain ? ws.inputOffset + q0 : 0;
+            float[] dT = ws.dWihT[d];
+            for (int r = 0; r < n; r++) kn.addRowVector(1, i1 - i0, delta, r * GH + i0, dT, xi[xo + r] * GH + i0, GH);
+        }
+        // delta at this block's last-processed step is delta_{t+1} for the block processed next
+        int tLast = d == 0 ? t0 : t1 - 1;
+        int rows = len.active(tLast), qLast = (int) len.offset(tLast);
+        int c0 = lo(w, nw, rows * GH), c1 = lo(w + 1, nw, rows * GH);
+        System.arraycopy(delta, (qLast - q0) * GH + c0, ws.deltaCarry[k], c0, c1 - c0);
+        sync(ws, w);
     }
 
-    /** dst (cols x rows) = transpose of the rows x cols matrix at src[off]. */
-    private static void transpose(float[] src, int off, int rows, int cols, float[] dst) {
-        for (int i = 0; i < rows; i++) {
-            for (int j = 0; j < cols; j++) dst[j * rows + i] = src[off + i * cols + j];
+    /** Columns [col, col + width) of the caller's time-major rows (stride {@code stride}) into dst, block rows [r0, r1). */
+    private static void gatherColumns(Lengths len, int B, int t0, int q0, int r0, int r1, float[] src, int off, int stride,
+                                      int col, int width, float[] dst) {
+        for (int t = t0, q = q0; q < q0 + r1; t++) {
+            int n = len.active(t);
+            int a = Math.max(q, q0 + r0), e = Math.min(q + n, q0 + r1);
+            for (int i = a; i < e; i++) {
+                System.arraycopy(src, off + (t * B + len.perm[i - q]) * stride + col, dst, (i - q0) * width, width);
+            }
+            q += n;
         }
+    }
+
+    /** Block rows [r0, r1) of src added into the caller's time-major array (dL/dx of both directions). */
+    private static void addRows(Lengths len, int B, int t0, int q0, int r0, int r1, float[] src, int width, float[] dst,
+                                int off) {
+        for (int t = t0, q = q0; q < q0 + r1; t++) {
+            int n = len.active(t);
+            int a = Math.max(q, q0 + r0), e = Math.min(q + n, q0 + r1);
+            for (int i = a; i < e; i++) {
+                int s = (i - q0) * width, o = off + (t * B + len.perm[i - q]) * width;
+                for (int j = 0; j < width; j++) dst[o + j] += src[s + j];
+            }
+            q += n;
+        }
+    }
+
+    /** dL/dh of each sequence's final state joins the gradient of the step that produced it. */
+    private void addFinalStateGradient(Workspace ws, int k, int d, int t0, int t1, int q0, int r0, int r1, float[] dhT,
+                                       int dhTOff) {
+        int H = shape.hidden(), B = ws.batch;
+        Lengths len = ws.lengths;
+        int from, to, step;
+        if (d == 1) {
+            if (t0 != 0) return;
+            from = 0;
+            to = len.active(0);
+        } else {
+            from = len.active(t1);
+            to = len.active(t0);
+        }
+        for (int r = from; r < to; r++) {
+            step = d == 1 ? 0 : len.sorted[r] - 1;
+            int row = (int) len.offset(step) + r - q0;
+            if (row < r0 || row >= r1) continue;
+            int src = dhTOff + (k * B + len.perm[r]) * H;
+            for (int j = 0; j < H; j++) ws.gAbove[row * H + j] += dhT[src + j];
+        }
+    }
+
+    /**
+     * True when the states the block's steps read (h_{t-1}, or h_{t+1} for the reverse
+     * direction) are one contiguous run of rows: a plain layout, forward direction, and not the
+     * first step of a batch smaller than the workspace's (h0 then sits apart).
+     */
+    private static boolean previousContiguous(Workspace ws, int d, int t0, int t1) {
+        return d == 0 && ws.lengths.plain && (t0 > 0 || ws.batch == ws.maxBatch);
+    }
+
+    /** Gathers h_{t-1} (or h_{t+1} / h0 for the reverse direction) of block rows [r0, r1) into hPrevBlock. */
+    private void gatherPrevious(Workspace ws, int k, int d, int t0, int q0, int r0, int r1) {
+        Lengths len = ws.lengths;
+        int H = shape.hidden();
+        if (previousContiguous(ws, d, t0, t0 + 1)) return;
+        float[] hs = ws.states[k];
+        for (int t = t0, q = q0; q < q0 + r1; t++) {
+            int n = len.active(t);
+            int a = Math.max(q, q0 + r0), e = Math.min(q + n, q0 + r1);
+            for (int i = a; i < e; i++) {
+                int r = i - q;
+                int src = d == 0 ? stateRowPrev(ws, t, r, q0) : previousRow(ws, 1, t, r, q0);
+                System.arraycopy(hs, src * H, ws.hPrevBlock, (i - q0) * H, H);
+            }
+            q += n;
+        }
+    }
+
+    /** (2') The block's recurrence backwards, steps in the reverse of the forward's order. */
+    private void recurBackward(Workspace ws, int w, int l, int d, int t0, int t1, int q0) {
+        final int nw = team(ws), B = ws.batch, H = shape.hidden(), GH = shape.gates() * H, k = l * shape.directions() + d;
+        final Lengths len = ws.lengths;
+        final float[] p = ws.params.data(), hs = ws.states[k], delta = ws.delta, gAbove = ws.gAbove;
+        final int whh = shape.recurrentWeights(l, d);
+        final float[] packed = ws.packed != null && B >= PACKED_MIN_BATCH ? ws.packed[k] : null;
+        final StepSplit split = stepSplit(B);
+        final Kernels kn = kernels;
+        final float[] carry = ws.bp != null && ws.bp.carry != null && ws.bp.carry.filled ? ws.carryIn[l] : ws.zeros;
+        if (split == StepSplit.ROWS) {
+            // each worker owns columns [i0, i1) of W: delta_t[i0..i1) needs all of delta_{t+1}
+            int i0 = lo(w, nw, H), i1 = lo(w + 1, nw, H);
+            for (int i = 0; i < t1 - t0; i++) {
+                int t = d == 0 ? t1 - 1 - i : t0 + i;
+                int n = len.active(t), q = (int) len.offset(t);
+                for (int r = 0; r < n; r++) {
+                    int dst = (q - q0 + r) * GH + i0;
+                    System.arraycopy(gAbove, (q - q0 + r) * H + i0, delta, dst, i1 - i0);
+                    int nextOff = nextDeltaOffset(ws, d, t, r, t1, t0, q0);
+                    kn.gemvT(GH, i1 - i0, p, whh + i0, H, nextSource(ws, k, d, t, r, t0, t1, carry), nextOff, delta, dst);
+                    kn.multiplyByDerivative(activation, i1 - i0, hs, stateRow(ws, q + r, q0) * H + i0, delta, dst);
+                }
+                if (d == 1) captureStartColumns(ws, t, q, q0, i0, i1);
+                sync(ws, w);
+            }
+            sync(ws, w);
+            return;
+        }
+        if (split == StepSplit.SINGLE && w != 0) {
+            sync(ws, w);
+            return;
+        }
+        int b0 = split == StepSplit.BATCH ? lo(w, nw, B) : 0, b1 = split == StepSplit.BATCH ? lo(w + 1, nw, B) : B;
+        for (int i = 0; i < t1 - t0; i++) {
+            int t = d == 0 ? t1 - 1 - i : t0 + i;
+            int n = len.active(t), q = (int) len.offset(t), e = Math.min(b1, n);
+            if (e <= b0) continue;
+            if (d == 0) {
+                // rows running at t+1 take its delta; the others end here (delta from a later chunk, or zero)
+                int m = len.active(t + 1), c = Math.min(e, m);
+                if (c > b0) {
+                    float[] src = t + 1 < t1 ? delta : ws.deltaCarry[k];
+                    int off = t + 1 < t1 ? ((int) len.offset(t + 1) - q0 + b0) * GH : b0 * GH;
+                    stepBackward(ws, whh, packed, b0, c, src, off, q, q0, p, hs);
+                }
+                int s = Math.max(b0, m);
+                if (e > s) stepBackward(ws, whh, packed, s, e, carry, s * GH, q, q0, p, hs);
+            } else {
+                float[] src = t == 0 ? carry : t > t0 ? delta : ws.deltaCarry[k];
+                int off = t == 0 ? b0 * GH : t > t0 ? ((int) len.offset(t - 1) - q0 + b0) * GH : b0 * GH;
+                stepBackward(ws, whh, packed, b0, e, src, off, q, q0, p, hs);
+                captureStartRows(ws, t, q, q0, b0, e);
+            }
+        }
+        sync(ws, w);
+    }
+
+    /** Rows [from, to) of one backward step at packed row q: delta = act'(h) * (gAbove + deltaNext W_hh). */
+    private void stepBackward(Workspace ws, int whh, float[] packed, int from, int to, float[] next, int nextOff, int q,
+                              int q0, float[] p, float[] hs) {
+        int H = shape.hidden(), GH = shape.gates() * H;
+        kernels.recurrentBackward(activation, to - from, GH, H, p, whh, packed, next, nextOff, ws.gAbove, (q - q0 + from) * H,
+                hs, stateRow(ws, q + from, q0) * H, ws.delta, (q - q0 + from) * GH);
+    }
+
+    /** ROWS split: the array holding delta_{t+1} (forward) or delta_{t-1} (reverse) of sorted row r. */
+    private static float[] nextSource(Workspace ws, int k, int d, int t, int r, int t0, int t1, float[] carry) {
+        if (d == 0) {
+            if (r >= ws.lengths.active(t + 1)) return carry;
+            return t + 1 < t1 ? ws.delta : ws.deltaCarry[k];
+        }
+        if (t == 0) return carry;
+        return t > t0 ? ws.delta : ws.deltaCarry[k];
+    }
+
+    /** ROWS split: where in {@link #nextSource}'s array row r's delta_{t+1} (or delta_{t-1}) starts. */
+    private int nextDeltaOffset(Workspace ws, int d, int t, int r, int t1, int t0, int q0) {
+        Lengths len = ws.lengths;
+        int GH = shape.gates() * shape.hidden();
+        if (d == 0) {
+            if (r >= len.active(t + 1) || t + 1 >= t1) return r * GH;
+            return ((int) len.offset(t + 1) - q0 + r) * GH;
+        }
+        if (t == 0 || t == t0) return r * GH;
+        return ((int) len.offset(t - 1) - q0 + r) * GH;
+    }
+
+    /** Reverse direction: rows whose first reverse step is t keep their delta for dL/dh0. */
+    private void captureStartRows(Workspace ws, int t, int q, int q0, int from, int to) {
+        int GH = shape.gates() * shape.hidden();
+        int a = Math.max(from, ws.lengths.active(t + 1));
+        if (to > a) System.arraycopy(ws.delta, (q - q0 + a) * GH, ws.deltaStart, a * GH, (to - a) * GH);
+    }
+
+    /** ROWS split: a worker keeps its own columns [i0, i1) of those rows. */
+    private void captureStartColumns(Workspace ws, int t, int q, int q0, int i0, int i1) {
+        int GH = shape.gates() * shape.hidden();
+        for (int r = ws.lengths.active(t + 1); r < ws.lengths.active(t); r++) {
+            System.arraycopy(ws.delta, (q - q0 + r) * GH + i0, ws.deltaStart, r * GH + i0, i1 - i0);
+        }
+    }
+
+    /**
+     * dL/dh0 of layer l, direction d: {@code W_hh^T delta} of each sequence's first step in that
+     * direction (t = 0 forward; its last valid step for the reverse direction), split by hidden
+     * unit; into the caller's array in its own order.
+     */
+    private void initialStateGradient(Workspace ws, int w, int l, int d) {
+        final Backprop bp = ws.bp;
+        if (bp == null || bp.dh0 == null) return;
+        final int nw = team(ws), B = ws.batch, H = shape.hidden(), GH = shape.gates() * H, k = l * shape.directions() + d;
+        final int i0 = lo(w, nw, H), i1 = lo(w + 1, nw, H);
+        final float[] src = d == 0 ? ws.deltaCarry[k] : ws.deltaStart;
+        final float[] p = ws.params.data();
+        float[] dst = ws.lengths.plain ? bp.dh0 : ws.gAbove;
+        int off = ws.lengths.plain ? bp.dh0Off + k * B * H : 0;
+        for (int r = 0; r < B; r++) Arrays.fill(dst, off + r * H + i0, off + r * H + i1, 0f);
+        kernels.gemmNN(B, i1 - i0, GH, src, 0, GH, p, shape.recurrentWeights(l, d) + i0, H, dst, off + i0, H);
+        if (!ws.lengths.plain) {
+            int[] perm = ws.lengths.perm;
+            for (int r = 0; r < B; r++) System.arraycopy(dst, r * H + i0, bp.dh0, bp.dh0Off + (k * B + perm[r]) * H + i0, i1 - i0);
+        }
+        sync(ws, w);
     }
 
     // ---------------------------------------------------------------- checks, once per call
 
-    private void checkCommon(Params params, Workspace ws, int steps, float[] h0) {
-        if (params == null) throw new IllegalArgumentException("params is null, expected Params of " + shape);
-        if (!params.shape().equals(shape)) {
-            throw new IllegalArgumentException("params.shape() = " + params.shape() + ", expected " + shape);
-        }
+    private void checkForward(Params params, Workspace ws, Batch b) {
+        checkParams("params", params);
         if (ws == null) throw new IllegalArgumentException("workspace is null, expected one from trainingWorkspace or inferenceWorkspace");
         checkOwner(ws);
-        Checks.positive("steps", steps);
-        if (ws.training && steps > ws.capacity) {
-            throw new IllegalArgumentException("steps = " + steps + ", expected <= the workspace's maxSteps = " + ws.capacity);
+        if (b == null) throw new IllegalArgumentException("batch is null, expected a Batch with the inputs");
+        int B = b.sequences, T = b.steps, H = shape.hidden();
+        if (B > ws.maxBatch) {
+            throw new IllegalArgumentException("batch.sequences() = " + B + ", expected <= the workspace's maxBatch = " + ws.maxBatch);
         }
-        if (h0 != null) {
-            Checks.length("h0", h0, (long) ws.batch * shape.hidden(), "batch*hidden");
-            if (checkFinite) Checks.finite("h0", h0);
+        if (T > ws.maxSteps) {
+            throw new IllegalArgumentException("batch.steps() = " + T + ", expected <= the workspace's maxSteps = " + ws.maxSteps
+                    + " (batch.sequences() = " + B + ")");
+        }
+        if (b.lengths != null) {
+            Checks.range("lengths", b.lengths, b.lengthsOff, B, "batch");
+            for (int i = 0; i < B; i++) {
+                int l = b.lengths[b.lengthsOff + i];
+                if (l < 1 || l > T) {
+                    throw new IllegalArgumentException("lengths[" + i + "] = " + l + ", expected 1 <= length <= steps = " + T);
+                }
+            }
+        }
+        long positions = (long) T * B;
+        if (b.x != null) {
+            Checks.range("x", b.x, b.xOff, positions * shape.input(), "steps*batch*input");
+            if (checkFinite) checkFiniteValid(b, b.x, b.xOff, shape.input(), "x");
+        } else if (b.xi != null) {
+            Checks.range("x", b.xi, b.xOff, positions, "steps*batch");
+            checkValidIndices(b, b.xi, b.xOff, shape.input(), "x", "input");
+        } else {
+            throw new IllegalArgumentException("batch has no inputs, expected batch.input(float[] x) or batch.input(int[] classes)");
+        }
+        long states = (long) shape.stateBlocks() * B * H;
+        if (b.h0 != null) {
+            Checks.range("h0", b.h0, b.h0Off, states, "layers*directions*batch*hidden");
+            if (checkFinite) Checks.finite("h0", b.h0, b.h0Off, states);
+        }
+        if (b.c0 != null) {
+            if (!shape.cell().hasCellState()) {
+                throw new IllegalArgumentException("batch has c0 but the cell is " + shape.cell().id() + ", expected c0 only for lstm");
+            }
+            Checks.range("c0", b.c0, b.c0Off, states, "layers*directions*batch*hidden");
+            if (checkFinite) Checks.finite("c0", b.c0, b.c0Off, states);
         }
     }
 
-    /** A workspace is bound to the engine that made it (its jobs run that engine's driver). */
+    private void checkTargets(Batch b) {
+        long positions = (long) b.steps * b.sequences;
+        if (b.loss.classTargets()) {
+            if (b.yi == null) {
+                throw new IllegalArgumentException("batch.loss() = " + b.loss + " needs class-index targets, expected "
+                        + "batch.targets(int[])" + (b.yf != null ? " (it has float targets: Loss.SQUARED_ERROR?)" : ""));
+            }
+            Checks.range("targets", b.yi, b.yOff, positions, "steps*batch");
+            int O = shape.output(), ignore = b.loss.ignoreIndex();
+            forValid(b, (t, bi) -> {
+                int y = b.yi[b.yOff + t * b.sequences + bi];
+                if (y != ignore && (y < 0 || y >= O)) {
+                    throw new IllegalArgumentException("targets[" + (t * b.sequences + bi) + "] = " + y + " (step " + t
+                            + ", sequence " + bi + "), expected a class index in [0, output = " + O + ") or the ignore index "
+                            + ignore);
+                }
+            });
+        } else {
+            if (b.yf == null) {
+                throw new IllegalArgumentException("batch.loss() = " + b.loss + " needs float targets, expected "
+                        + "batch.targets(float[])" + (b.yi != null ? " (it has class targets: Loss.CROSS_ENTROPY?)" : ""));
+            }
+            Checks.range("targets", b.yf, b.yOff, positions * shape.output(), "steps*batch*output");
+            if (checkFinite) checkFiniteValid(b, b.yf, b.yOff, shape.output(), "targets");
+        }
+    }
+
+    private interface Position { void at(int t, int b); }
+
+    /** Visits every valid (t, b): t below the sequence's length. */
+    private static void forValid(Batch b, Position f) {
+        for (int bi = 0; bi < b.sequences; bi++) {
+            int l = b.lengths == null ? b.steps : b.lengths[b.lengthsOff + bi];
+            for (int t = 0; t < l; t++) f.at(t, bi);
+        }
+    }
+
+    private static void checkFiniteValid(Batch b, float[] a, int off, int width, String name) {
+        forValid(b, (t, bi) -> {
+            int base = off + (t * b.sequences + bi) * width;
+            for (int j = 0; j < width; j++) {
+                if (!Float.isFinite(a[base + j])) {
+                    throw new IllegalArgumentException(name + "[" + (base + j - off) + "] = " + a[base + j] + " (step " + t
+                            + ", sequence " + bi + "), expected a finite number");
+                }
+            }
+        });
+    }
+
+    private static void checkValidIndices(Batch b, int[] a, int off, int bound, String name, String boundName) {
+        forValid(b, (t, bi) -> {
+            int v = a[off + t * b.sequences + bi];
+            if (v < 0 || v >= bound) {
+                throw new IllegalArgumentException(name + "[" + (t * b.sequences + bi) + "] = " + v + " (step " + t + ", sequence "
+                        + bi + "), expected a class index in [0, " + boundName + " = " + bound + ")");
+            }
+        });
+    }
+
+    private void checkParams(String name, ParameterArray a) {
+        if (a == null) throw new IllegalArgumentException(name + " is null, expected " + shape);
+        if (!a.shape().equals(shape)) throw new IllegalArgumentException(name + ".shape() = " + a.shape() + ", expected " + shape);
+    }
+
+    /** A workspace is bound to the engine that made it (its layout and threads are that engine's). */
     private void checkOwner(Workspace ws) {
-        if (!ws.shape.equals(shape)) {
-            throw new IllegalArgumentException("workspace shape = " + ws.shape + ", expected " + shape
-                    + " (a workspace belongs to the engine that made it)");
-        }
         if (ws.owner != this) {
-            throw new IllegalArgumentException("workspace was made by another engine (" + ws.owner
-                    + "), expected one from this engine's trainingWorkspace or inferenceWorkspace (" + this + ")");
+            throw new IllegalArgumentException("workspace was made by another engine (" + ws.owner + "), expected one from "
+                    + "this engine's trainingWorkspace or inferenceWorkspace (" + this + ")");
         }
     }
 
-    @Override
-    public String toString() {
-        return "Rnn[" + shape + ", " + activation.id() + ", " + kernels.name() + " kernels, " + workers.size() + " threads]";
-    }
-
-    private void checkDense(float[] x, Workspace ws, int steps) {
-        Checks.length("x", x, (long) steps * ws.batch * shape.input(), "steps*batch*input");
-        if (checkFinite) Checks.finite("x", x);
-    }
-
-    private void checkClassInputs(int[] x, Workspace ws, int steps) {
-        Checks.length("x", x, (long) steps * ws.batch, "steps*batch");
-        Checks.indices("x", x, shape.input(), "input");
-    }
-
-    private void checkClassTargets(int[] y, Workspace ws, int steps) {
-        Checks.length("targets", y, (long) steps * ws.batch, "steps*batch");
-        Checks.indices("targets", y, shape.output(), "output");
-    }
-
-    private void checkFloatTargets(float[] y, Workspace ws, int steps) {
-        Checks.length("targets", y, (long) steps * ws.batch * shape.output(), "steps*batch*output");
-        if (checkFinite) Checks.finite("targets", y);
-    }
-
-    private void checkBackward(Params params, Workspace ws, Grads grads, float[] dhT, float[] dh0) {
+    private void checkBackward(Params params, Workspace ws, Grads grads, Backprop bp) {
         if (ws == null) throw new IllegalArgumentException("workspace is null, expected the one the forward pass used");
         checkOwner(ws);
         if (!ws.training) {
@@ -659,20 +1227,62 @@ public final class Rnn implements AutoCloseable {
                     + "for inference and keeps no states");
         }
         if (!ws.forwardDone) throw new IllegalStateException("backward needs a forward pass on this workspace first");
-        if (params == null || !params.shape().equals(shape)) {
-            throw new IllegalArgumentException("params.shape() = " + (params == null ? "null" : params.shape())
-                    + ", expected " + shape);
+        checkParams("params", params);
+        if (params != ws.params) {
+            throw new IllegalArgumentException("params are not the ones the forward pass on this workspace used; expected "
+                    + "the same Params object (the states were computed from it)");
         }
-        if (grads == null || !grads.shape().equals(shape)) {
-            throw new IllegalArgumentException("grads.shape() = " + (grads == null ? "null" : grads.shape())
-                    + ", expected " + shape);
+        checkParams("grads", grads);
+        boolean fromAbove = bp != null && bp.dY != null;
+        if (!ws.hasLossHead && !fromAbove) {
+            throw new IllegalStateException("backward needs a forward pass with a loss, or dL/d(outputs) in "
+                    + "Backprop.outputGradient; this workspace's last forward had neither (loss none)");
         }
-        long bh = (long) ws.batch * shape.hidden();
-        if (dhT != null) {
-            Checks.length("dhT", dhT, bh, "batch*hidden");
-            if (checkFinite) Checks.finite("dhT", dhT);
+        if (bp == null) return;
+        int B = ws.batch, T = ws.steps, H = shape.hidden();
+        long states = (long) shape.stateBlocks() * B * H;
+        if (bp.dY != null) {
+            Checks.range("outputGradient", bp.dY, bp.dYOff, (long) T * B * shape.outputWidth(), "steps*batch*directions*hidden");
+            if (checkFinite) Checks.finite("outputGradient", bp.dY, bp.dYOff, (long) T * B * shape.outputWidth());
         }
-        if (dh0 != null) Checks.length("dh0", dh0, bh, "batch*hidden");
+        if (bp.dhT != null) {
+            Checks.range("finalStateGradient", bp.dhT, bp.dhTOff, states, "layers*directions*batch*hidden");
+            if (checkFinite) Checks.finite("finalStateGradient", bp.dhT, bp.dhTOff, states);
+        }
+        if (bp.dcT != null) {
+            if (!shape.cell().hasCellState()) throw new IllegalArgumentException("finalCellGradient is for lstm, the cell is " + shape.cell().id());
+            Checks.range("finalCellGradient", bp.dcT, bp.dcTOff, states, "layers*directions*batch*hidden");
+        }
+        if (bp.dX != null) {
+            if (ws.denseInputs == null) {
+                throw new IllegalArgumentException("inputGradient was given but the forward pass had class-index inputs, "
+                        + "expected none (there is no gradient with respect to an index)");
+            }
+            Checks.range("inputGradient", bp.dX, bp.dXOff, (long) T * B * shape.input(), "steps*batch*input");
+        }
+        if (bp.dh0 != null) Checks.range("initialStateGradient", bp.dh0, bp.dh0Off, states, "layers*directions*batch*hidden");
+        if (bp.dc0 != null) {
+            if (!shape.cell().hasCellState()) throw new IllegalArgumentException("initialCellGradient is for lstm, the cell is " + shape.cell().id());
+            Checks.range("initialCellGradient", bp.dc0, bp.dc0Off, states, "layers*directions*batch*hidden");
+        }
+        Carry c = bp.carry;
+        if (c != null) {
+            if (!c.shape.equals(shape)) throw new IllegalArgumentException("carry is for " + c.shape + ", expected " + shape);
+            if (c.batch != B) {
+                throw new IllegalArgumentException("carry.batch() = " + c.batch + ", expected the forward pass's batch = " + B);
+            }
+            if (c.filled && c.source == ws && c.sourceGeneration == ws.generation) {
+                throw new IllegalStateException("the carry came from this same forward pass on this workspace: a chunk's "
+                        + "backward ran twice, most likely because two chunks shared one workspace (the later chunk's forward "
+                        + "overwrote the earlier one's states); give each chunk its own workspace");
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Rnn#" + id + "[" + shape + ", " + (shape.cell() == Cell.ELMAN ? activation.id() + ", " : "") + kernels.name()
+                + " kernels, " + workers.size() + " threads]";
     }
 
     /** Stops the worker threads; the engine cannot run calls afterwards. */
@@ -693,6 +1303,7 @@ public final class Rnn implements AutoCloseable {
             this.shape = shape;
         }
 
+        /** The Elman cell's activation (default tanh); the gated cells accept tanh only. */
         public Builder activation(Activation a) {
             if (a == null) throw new IllegalArgumentException("activation is null, expected tanh, sigmoid or relu");
             this.activation = a;
@@ -717,7 +1328,7 @@ public final class Rnn implements AutoCloseable {
             return this;
         }
 
-        /** Check inputs, targets, h0 and dH for NaN/Inf on every call (off by default: it costs a pass). */
+        /** Check inputs, targets, states and incoming gradients for NaN/Inf on every call (off by default: it costs a pass). */
         public Builder checkFinite(boolean on) {
             this.checkFinite = on;
             return this;
@@ -743,6 +1354,16 @@ public final class Rnn implements AutoCloseable {
             return this;
         }
 
-        public Rnn build() { return new Rnn(this); }
+        /** The engine; its worker threads start now. */
+        public Rnn build() {
+            if (shape.cell() != Cell.ELMAN && activation != Activation.TANH) {
+                throw new IllegalArgumentException("activation = " + activation.id() + " with cell " + shape.cell().id()
+                        + ", expected tanh (the gated cells' activations are fixed)");
+            }
+            if (shape.cell() != Cell.ELMAN) {
+                throw new UnsupportedOperationException("cell " + shape.cell().id() + " is not implemented yet");
+            }
+            return new Rnn(this);
+        }
     }
 }

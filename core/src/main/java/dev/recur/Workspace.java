@@ -3,177 +3,374 @@ package dev.recur;
 import java.util.Arrays;
 
 /**
- * The memory one engine call works in, sized once for a batch and a largest sequence length
- * and reused across calls: no allocation per step or per call in steady state.
+ * The memory one engine call works in, sized once for a largest batch and sequence length and
+ * reused across calls: no allocation per step or per call in steady state.
  *
- * <p>A <em>training</em> workspace ({@link Rnn#trainingWorkspace}) keeps every hidden state
- * h_0..h_T and, after a forward pass with targets, dL/do_t for every step, so that
- * {@link Rnn#backward} can follow. An <em>inference</em> workspace ({@link Rnn#inferenceWorkspace})
- * keeps only one block of steps: O(B*H) memory whatever T is, but no backward.
+ * <p>A <em>training</em> workspace ({@link Rnn#trainingWorkspace}) keeps every state of every
+ * layer and direction (and what a gated cell needs for its backward) and, after a forward pass
+ * with a loss, dL/do_t for every step, so that {@link Rnn#backward} can follow. An
+ * <em>inference</em> workspace ({@link Rnn#inferenceWorkspace}) keeps one block of steps per
+ * layer: O(B*H) memory whatever T is (a bidirectional network needs the whole sequence, so its
+ * inference workspace is sized for a largest T too), but no backward.
  *
- * <p>Between a forward and its backward the workspace holds a reference to the caller's input
- * array (not a copy): do not change it in between. Not thread-safe: one workspace per thread.
- *
- * <p>States layout: {@code hidden()[hiddenOffset(t) + r*H + i]} is h_t[i] of sequence r; h_0 is
- * the initial state, h_T the final one (training workspaces; inference keeps h_0 and h_T only
- * in the sense of {@link #finalState}).
+ * <p>One workspace holds one forward pass. To back-propagate a sequence split into chunks, give
+ * every chunk its own workspace (a second forward on the same workspace overwrites the first
+ * chunk's states; {@link Rnn#backward} with a {@link Carry} detects that). Between a forward and
+ * its backward the workspace keeps reading the caller's input arrays (not copies): do not change
+ * them in between. Not thread-safe: one workspace per thread.
  */
 public final class Workspace {
     final Shape shape;
-    final int batch;
-    final int capacity;
+    final int maxBatch;
+    /** Largest T (training, and bidirectional inference); Integer.MAX_VALUE for unidirectional inference. */
+    final int maxSteps;
     final boolean training;
-    /** Steps per block of the hoisted GEMMs. */
+    /** Steps per block at the full batch (the driver's time blocking). */
     final int block;
-
-    /** Training: (capacity+1)*B*H, h_0..h_T. Inference: (block+1)*B*H, the current block's states. */
-    final float[] hs;
-    /** block*B*H: pre-activations in forward; the gradient reaching h_t from above in backward. */
-    final float[] work;
-    /** block*B*H: delta_t for the block being back-propagated. */
-    final float[] delta;
-    /** W packed for the kernels' backward recurrence (Kernels#packWeights), refilled per backward call; or null. */
-    float[] wPacked;
-    /** W^T packed for the kernels' forward recurrence (Kernels#packTransposedWeights), refilled per forward call; or null. */
-    float[] wtPacked;
-    /** B*H: delta at the first step of the block processed last (the next block's delta_{t+1}). */
-    final float[] deltaCarry;
-    /** B*H zeros: delta_{T+1}. */
-    final float[] zeros;
-    /** Training: capacity*B*O, dL/do_t. Inference: block*B*O, the current block's outputs. */
-    final float[] dy;
-    /** I*H: U transposed (class inputs gather a contiguous row of it); filled per forward call. */
-    final float[] uT;
-    /** H*O: V transposed, for the output projection; filled per forward call. */
-    final float[] vT;
-    /** I*H: dU transposed for class inputs, folded into Grads at the end of backward. */
-    float[] dUT;
-
-    /** The engine that made this workspace: only it may run calls on it. */
+    /** Rows (steps * sequences) per block buffer. */
+    final int blockRows;
+    /** True when states are kept for the whole sequence (training, or a bidirectional network). */
+    final boolean wholeSequence;
+    /** The engine whose driver fills it. */
     Rnn owner;
-    /** Workers of the engine that made this workspace; per-worker partial losses. */
-    final int workers;
+    final Lengths lengths;
+
+    // per layer-direction k = layer*D + direction
+    /** States: rows [0, B) hold h0 (sorted order), then packed rows (all of them, or one block). */
+    final float[][] states;
+    /** LSTM cell states, as states; null otherwise. */
+    final float[][] cells;
+    /** Gated cells, training: per packed row what the cell's backward reads (gate activations ...). */
+    final float[][] cache;
+    /** Each sequence's final state (sorted order), captured when it ends. */
+    final float[][] finals;
+    final float[][] finalCells;
+    /** The kernels' packed W_hh (W^T for forward, W for backward), or null where they read W in place. */
+    final float[][] packed;
+    /** Per call: the bias the hoisted product starts from (b, or b_ih + b_hh). */
+    final float[][] biasSum;
+    /** Per call: W_ih^T (I_l x G*H), so the input product is C += A B with contiguous rows of B. */
+    final float[][] wihT;
+    /** Per call: V^T (D*H x O). */
+    final float[] vT;
+    /** Training: the carried delta of each layer-direction between blocks (B x G*H). */
+    final float[][] deltaCarry;
+
+    /** Logits, then dy = dL/do (training: every packed row; inference: one block). */
+    final float[] outs;
+    /** Block buffer: pre-activations in forward. */
+    final float[] pre;
+    /** Block buffers of backward: the gradient reaching h_t from above, and delta. */
+    final float[] gAbove;
+    final float[] delta;
+    /** Block buffers for gathered inputs, targets, previous states and dL/dx (non-plain layouts). */
+    final float[] xBlock;
+    final int[] xiBlock;
+    final int[] yiBlock;
+    final float[] yfBlock;
+    final float[] hPrevBlock;
+    final float[] dXBlock;
+    /** Between stacked layers in backward: dL/d(layer below's states), two buffers used in turn. */
+    final float[][] gradBelow;
+    /** Delta at each sequence's first reverse step (for the reverse direction's dL/dh0), B x G*H. */
+    final float[] deltaStart;
+    final float[] zeros;
+    /** Class inputs: dL/dW_ih^T per direction of layer 0, folded into the gradient at the end. */
+    float[][] dWihT;
+    /** A carry read into sorted order, per layer (allocated on first use). */
+    float[][] carryIn;
     final double[] partialLoss;
-    /** The engine's two jobs bound to this workspace, made once (no allocation per call). */
-    Workers.Job forwardJob, backwardJob;
 
-    // The arguments of the call in flight (read by every worker).
+    // ------------------------------------------------------------------ the last forward call
     Params params;
-    Grads grads;
-    int[] classTargets;
-    float[] floatTargets;
-    float[] outputs;
-    float[] dH, dhT, dX, dh0;
-    /** Chunked backward: delta_{T+1} from the following chunk (null: zeros), and where delta_1 goes (null: nowhere). */
-    float[] deltaIn, deltaOut;
-
-    // What the last forward pass left for backward.
+    Batch data;
+    /** What the last forward left: its size, whether a loss head ran, and its generation. */
     int steps;
-    boolean hasLossHead;
+    int batch;
+    int blockSteps;
     boolean forwardDone;
+    boolean hasLossHead;
+    double loss;
+    /** Positions that carried loss, and 1/count for a mean (1 for a sum). */
+    long counted;
+    float lossScale;
     float[] denseInputs;
     int[] classInputs;
-    double loss;
-    /** Offset of the final state in hs. */
-    int finalOffset;
+    int inputOffset;
+    long generation;
+    /** Per call of backward. */
+    Grads grads;
+    Backprop bp;
 
-    Workspace(Shape shape, int batch, int capacity, boolean training, int block, int workers) {
-        this.workers = workers;
-        this.partialLoss = new double[workers];
-        this.shape = shape;
-        this.batch = batch;
-        this.capacity = capacity;
+    Workspace(Rnn owner, int maxBatch, int maxSteps, boolean training, int packedLength, int workers) {
+        Shape s = owner.shape();
+        this.owner = owner;
+        this.shape = s;
+        this.maxBatch = maxBatch;
         this.training = training;
-        this.block = block;
-        int bh = batch * shape.hidden();
-        long statesLen = training ? (long) (capacity + 1) * bh : (long) (block + 1) * bh;
-        long dyLen = training ? (long) capacity * batch * shape.output() : (long) block * batch * shape.output();
-        if (statesLen > Integer.MAX_VALUE - 16 || dyLen > Integer.MAX_VALUE - 16) {
-            throw new IllegalArgumentException("maxSteps = " + capacity + " with batch = " + batch + " and " + shape
-                    + " needs " + Math.max(statesLen, dyLen) + " floats in one array, expected at most "
-                    + (Integer.MAX_VALUE - 16) + "; use checkpointed BPTT or a smaller maxSteps");
+        this.wholeSequence = training || s.bidirectional();
+        this.maxSteps = wholeSequence ? maxSteps : Integer.MAX_VALUE;
+        this.block = Math.min(Rnn.stepsPerBlock(maxBatch), wholeSequence ? maxSteps : Rnn.MAX_BLOCK_STEPS);
+        this.blockRows = block * maxBatch;
+        int H = s.hidden(), G = s.gates(), GH = G * H, K = s.stateBlocks(), I = s.input(), O = s.output();
+        int DH = s.outputWidth();
+        long allRows = (long) maxSteps * maxBatch;
+        long stateRows = wholeSequence ? maxBatch + allRows : maxBatch + blockRows;
+        long cacheWidth = cacheWidth(s);
+        check("states", stateRows * H);
+        check("outputs", (wholeSequence ? allRows : blockRows) * Math.max(O, 1));
+        if (training) check("gate cache", allRows * Math.max(cacheWidth, 1));
+        if (training && s.layers() > 1 && s.bidirectional()) check("gradients between layers", allRows * DH);
+
+        states = new float[K][(int) stateRows * H];
+        cells = s.cell().hasCellState() ? new float[K][(int) stateRows * H] : null;
+        cache = training && cacheWidth > 0 ? new float[K][(int) (allRows * cacheWidth)] : null;
+        finals = new float[K][maxBatch * H];
+        finalCells = s.cell().hasCellState() ? new float[K][maxBatch * H] : null;
+        packed = packedLength > 0 ? new float[K][packedLength] : null;
+        biasSum = new float[K][GH];
+        wihT = new float[K][];
+        for (int l = 0; l < s.layers(); l++) {
+            for (int d = 0; d < s.directions(); d++) wihT[l * s.directions() + d] = new float[s.layerInput(l) * GH];
         }
-        this.hs = new float[(int) statesLen];
-        this.work = new float[block * bh];
-        this.delta = training ? new float[block * bh] : new float[0];
-        this.deltaCarry = training ? new float[bh] : new float[0];
-        this.zeros = new float[bh];
-        this.dy = new float[(int) dyLen];
-        this.uT = new float[shape.input() * shape.hidden()];
-        this.vT = new float[shape.hidden() * shape.output()];
+        vT = new float[DH * O];
+        deltaCarry = training ? new float[K][maxBatch * GH] : null;
+        outs = new float[(int) (training ? allRows : blockRows) * O];
+        pre = new float[blockRows * GH];
+        int gateDeltas = s.cell() == Cell.GRU ? 2 : 1;   // the GRU's recurrent side has its own delta
+        gAbove = training ? new float[blockRows * H] : new float[0];
+        delta = training ? new float[blockRows * GH * gateDeltas] : new float[0];
+        xBlock = new float[blockRows * I];
+        xiBlock = new int[blockRows];
+        yiBlock = new int[blockRows];
+        yfBlock = new float[blockRows * O];
+        hPrevBlock = training ? new float[blockRows * H] : new float[0];
+        dXBlock = training ? new float[blockRows * I] : new float[0];
+        if (training && s.layers() > 1) {
+            int n = s.bidirectional() ? (int) allRows * DH : blockRows * H;
+            gradBelow = new float[][] {new float[n], new float[n]};
+        } else {
+            gradBelow = null;
+        }
+        deltaStart = training ? new float[maxBatch * GH] : new float[0];
+        zeros = new float[maxBatch * GH];
+        partialLoss = new double[workers];
+        lengths = new Lengths(maxBatch);
     }
 
-    /** Sequences per call. */
-    public int batch() { return batch; }
+    /** Floats per packed row that a cell keeps for its backward beyond h (and c). */
+    static int cacheWidth(Shape s) {
+        return switch (s.cell()) {
+            case ELMAN -> 0;
+            case GRU -> 4 * s.hidden();    // r, z, n and W_hn h + b_hn
+            case LSTM -> 4 * s.hidden();   // i, f, g, o
+        };
+    }
 
-    /** Largest T a call may use (training), or {@link Integer#MAX_VALUE} for inference. */
-    public int maxSteps() { return training ? capacity : Integer.MAX_VALUE; }
+    private void check(String what, long floats) {
+        if (floats > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("maxSteps = " + maxSteps + " with batch = " + maxBatch + " and " + shape
+                    + " needs " + floats + " floats of " + what + " in one array, expected at most "
+                    + (Integer.MAX_VALUE - 16) + "; use checkpointed BPTT or a smaller maxSteps");
+        }
+    }
+
+    /** The engine that made this workspace (only its calls may use it). */
+    public Rnn engine() { return owner; }
+
+    /** The largest batch a call may use. */
+    public int maxBatch() { return maxBatch; }
+
+    /** Largest T a call may use; {@link Integer#MAX_VALUE} for a unidirectional inference workspace. */
+    public int maxSteps() { return maxSteps; }
 
     /** True if this workspace keeps the states for a backward pass. */
     public boolean isTraining() { return training; }
 
     /** T of the last forward pass (0 before any). */
-    public int steps() { return steps; }
+    public int steps() { return forwardDone ? steps : 0; }
 
-    /** The loss of the last forward pass with targets (summed over time and batch). */
+    /** B of the last forward pass (0 before any). */
+    public int sequences() { return forwardDone ? batch : 0; }
+
+    /** The loss of the last forward pass (summed or averaged as its {@link Loss} said; 0 without one). */
     public double loss() { return loss; }
 
-    /** The states array itself; see the class comment for its layout. Training workspaces only. */
-    public float[] hidden() {
-        requireTraining("hidden()");
-        return hs;
+    /** Positions (t, b) that carried loss in the last forward pass (valid steps, targets not ignored). */
+    public long countedPositions() { return counted; }
+
+    /**
+     * Copies each sequence's final state (the state after its own last step; for a reverse
+     * direction, after t = 0) into {@code out} from {@code offset}: {@code L*D*B*H} floats,
+     * PyTorch's h_n layout {@code [layer*D + direction][b][j]}, b in the batch's own order.
+     */
+    public float[] finalState(float[] out, int offset) {
+        return copyFinals(finals, "out", out, offset);
     }
 
-    /** Offset of h_t (0 <= t <= steps()) in {@link #hidden()}. */
-    public int hiddenOffset(int t) {
-        requireTraining("hiddenOffset(t)");
+    /** {@link #finalState(float[], int)} into a new array. */
+    public float[] finalState() {
+        requireForward();
+        return finalState(new float[shape.stateBlocks() * batch * shape.hidden()], 0);
+    }
+
+    /** Each sequence's final LSTM cell state, as {@link #finalState(float[], int)}. */
+    public float[] finalCell(float[] out, int offset) {
+        if (finalCells == null) throw new IllegalStateException("finalCell needs an LSTM; this network's cell is " + shape.cell().id());
+        return copyFinals(finalCells, "out", out, offset);
+    }
+
+    private float[] copyFinals(float[][] src, String name, float[] out, int offset) {
+        requireForward();
+        int H = shape.hidden(), B = batch;
+        Checks.range(name, out, offset, (long) shape.stateBlocks() * B * H, "layers*directions*batch*hidden");
+        for (int k = 0; k < shape.stateBlocks(); k++) {
+            for (int b = 0; b < B; b++) {
+                System.arraycopy(src[k], lengths.rank[b] * H, out, offset + (k * B + b) * H, H);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Copies every layer's state after {@code t} steps of the last forward pass ({@code t = 0}:
+     * the initial state; a sequence shorter than t gives its final state) into {@code out} from
+     * {@code offset}: {@code L*B*H} floats, {@code [layer][b][j]}, b in the batch's own order. For
+     * carrying a state from the middle of a pass (truncated BPTT's look-back). Unidirectional
+     * networks, training workspaces.
+     */
+    public float[] stateAt(int t, float[] out, int offset) {
+        return copyStates(states, "stateAt", t, out, offset);
+    }
+
+    /** The LSTM's cell states after {@code t} steps, as {@link #stateAt}. */
+    public float[] cellAt(int t, float[] out, int offset) {
+        if (cells == null) throw new IllegalStateException("cellAt needs an LSTM; this network's cell is " + shape.cell().id());
+        return copyStates(cells, "cellAt", t, out, offset);
+    }
+
+    private float[] copyStates(float[][] src, String what, int t, float[] out, int offset) {
+        requireForward();
+        if (!training || shape.bidirectional()) {
+            throw new IllegalStateException(what + " needs a training workspace of a unidirectional network; this is " + this);
+        }
         if (t < 0 || t > steps) throw new IllegalArgumentException("t = " + t + ", expected 0 <= t <= steps() = " + steps);
-        return t * batch * shape.hidden();
+        int H = shape.hidden(), B = batch;
+        Checks.range("out", out, offset, (long) shape.layers() * B * H, "layers*batch*hidden");
+        for (int l = 0; l < shape.layers(); l++) {
+            for (int b = 0; b < B; b++) {
+                int r = lengths.rank[b], step = Math.min(t, lengths.sorted[r]);
+                int row = step == 0 ? r : maxBatch + (int) lengths.offset(step - 1) + r;
+                System.arraycopy(src[l], row * H, out, offset + (l * B + b) * H, H);
+            }
+        }
+        return out;
     }
 
-    /** Copies the final state h_T of the last forward pass (B*H floats) into {@code out}. */
-    public float[] finalState(float[] out) {
-        Checks.length("out", out, (long) batch * shape.hidden(), "batch*hidden");
-        if (!forwardDone) throw new IllegalStateException("no forward pass has run on this workspace yet");
-        System.arraycopy(hs, finalOffset, out, 0, out.length);
+    /**
+     * Copies the top layer's states h_t of the last forward pass into {@code out} from
+     * {@code offset}: {@code T*B*D*H} floats, time-major, both directions side by side (forward
+     * first), zero past each sequence's length: PyTorch's {@code output} after
+     * {@code pad_packed_sequence}. Training workspaces only (and bidirectional inference ones).
+     */
+    public float[] outputs(float[] out, int offset) {
+        requireForward();
+        if (!wholeSequence) {
+            throw new IllegalStateException("outputs needs a training workspace; this inference workspace keeps one "
+                    + "block of states (use predict for the head's outputs)");
+        }
+        int H = shape.hidden(), D = shape.directions(), B = batch, T = steps, DH = D * H, top = shape.layers() - 1;
+        Checks.range("out", out, offset, (long) T * B * DH, "steps*batch*directions*hidden");
+        Arrays.fill(out, offset, offset + T * B * DH, 0f);
+        for (int t = 0; t < lengths.maxLength; t++) {
+            int q0 = (int) lengths.offset(t), n = lengths.active(t);
+            for (int r = 0; r < n; r++) {
+                int dst = offset + (t * B + lengths.perm[r]) * DH;
+                for (int d = 0; d < D; d++) System.arraycopy(states[top * D + d], (maxBatch + q0 + r) * H, out, dst + d * H, H);
+            }
+        }
         return out;
     }
 
     /** Bytes held by this workspace's arrays (what a memory budget should count). */
     public long bytes() {
-        long floats = (long) hs.length + work.length + delta.length + deltaCarry.length + zeros.length + dy.length
-                + uT.length + vT.length + (dUT == null ? 0 : dUT.length) + (wPacked == null ? 0 : wPacked.length)
-                + (wtPacked == null ? 0 : wtPacked.length);
-        return floats * Float.BYTES;
+        long floats = 0;
+        for (float[][] group : new float[][][] {states, cells, cache, finals, finalCells, packed, biasSum, wihT, deltaCarry,
+                gradBelow, dWihT, carryIn}) {
+            if (group != null) for (float[] a : group) floats += a.length;
+        }
+        floats += (long) vT.length + outs.length + pre.length + gAbove.length + delta.length + xBlock.length + xiBlock.length
+                + yiBlock.length + yfBlock.length + hPrevBlock.length + dXBlock.length + deltaStart.length + zeros.length;
+        return floats * Float.BYTES + 4L * Integer.BYTES * maxBatch;
     }
 
-    private void requireTraining(String what) {
-        if (!training) throw new IllegalStateException(what + " needs a training workspace; this one was made for inference");
+    /**
+     * Bytes a workspace of these sizes takes, without making one (memory plans): what
+     * {@link Rnn#trainingWorkspace} or {@link Rnn#inferenceWorkspace} would allocate with kernels
+     * that keep {@code packedLength} floats of packed weights per layer and direction, and after
+     * a backward pass with class-index inputs (which adds one I x G*H buffer per direction).
+     */
+    public static long estimateBytes(Shape s, int maxBatch, long maxSteps, boolean training, int packedLength,
+                                     boolean classInputs) {
+        boolean whole = training || s.bidirectional();
+        int block = (int) Math.min(Rnn.stepsPerBlock(maxBatch), whole ? maxSteps : Rnn.MAX_BLOCK_STEPS);
+        long blockRows = (long) block * maxBatch, allRows = maxSteps * maxBatch;
+        long H = s.hidden(), G = s.gates(), GH = G * H, K = s.stateBlocks(), I = s.input(), O = s.output();
+        long DH = s.outputWidth();
+        long stateRows = whole ? maxBatch + allRows : maxBatch + blockRows;
+        long f = K * stateRows * H * (s.cell().hasCellState() ? 2 : 1);
+        if (training) f += K * allRows * cacheWidth(s);
+        f += K * maxBatch * H * (s.cell().hasCellState() ? 2 : 1) + K * packedLength + K * GH;
+        for (int l = 0; l < s.layers(); l++) f += (long) s.directions() * s.layerInput(l) * GH;
+        f += DH * O + (training ? K * maxBatch * GH : 0) + (training ? allRows : blockRows) * O + blockRows * GH;
+        if (training) {
+            f += blockRows * H + blockRows * GH * (s.cell() == Cell.GRU ? 2 : 1) + blockRows * H + blockRows * I
+                    + maxBatch * GH;
+            if (s.layers() > 1) f += 2 * (s.bidirectional() ? allRows * DH : blockRows * H);
+        }
+        f += blockRows * I + 2 * blockRows + blockRows * O + (long) maxBatch * GH;
+        if (training && classInputs) f += s.directions() * I * GH;
+        return f * Float.BYTES + 4L * Integer.BYTES * maxBatch;
+    }
+
+    private void requireForward() {
+        if (!forwardDone) throw new IllegalStateException("no forward pass has run on this workspace yet");
     }
 
     /** Drops the references to the caller's arrays that only one call needs. */
     void clearCallArguments() {
-        params = null;
         grads = null;
-        classTargets = null;
-        floatTargets = null;
-        outputs = null;
-        dH = dhT = dX = dh0 = null;
-        deltaIn = deltaOut = null;
+        bp = null;
     }
 
     void clearForward() {
         forwardDone = false;
+        params = null;
+        data = null;
         denseInputs = null;
         classInputs = null;
         hasLossHead = false;
         loss = 0;
+        counted = 0;
         steps = 0;
+        batch = 0;
     }
 
-    float[] dUT(int size) {
-        if (dUT == null) dUT = new float[size];
-        else Arrays.fill(dUT, 0f);
-        return dUT;
+    float[] dWihT(int d, int size) {
+        if (dWihT == null) dWihT = new float[shape.directions()][];
+        if (dWihT[d] == null) dWihT[d] = new float[size];
+        else Arrays.fill(dWihT[d], 0f);
+        return dWihT[d];
+    }
+
+    float[] carryIn(int layer) {
+        if (carryIn == null) carryIn = new float[shape.layers()][];
+        if (carryIn[layer] == null) carryIn[layer] = new float[maxBatch * shape.gates() * shape.hidden()];
+        return carryIn[layer];
+    }
+
+    @Override public String toString() {
+        return "Workspace[" + (training ? "training" : "inference") + ", maxBatch=" + maxBatch
+                + (maxSteps == Integer.MAX_VALUE ? "" : ", maxSteps=" + maxSteps) + ", " + shape + "]";
     }
 }

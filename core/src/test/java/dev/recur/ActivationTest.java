@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  */
 class ActivationTest {
 
-    static final double U = Fixture.U_FLOAT;
+    static final double U = NetFixture.U_FLOAT;
 
     static double tanhPrime(double a) {
         double c = Math.cosh(a);

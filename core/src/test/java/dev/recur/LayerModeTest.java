@@ -6,159 +6,190 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.recur.kernel.KernelChoice;
+import dev.recur.reference.ReferenceNetwork;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Layer mode against the reference: the caller's dL/dh_t (and dL/dh_T) in, dL/dx_t, dL/dh_0 and
- * the parameter gradients out; with and without the loss head. Then the forward-only
- * (inference) workspace against the training one and the reference, and predict.
+ * Layer mode, inference and predict: a forward without a loss and a backward from the caller's
+ * dL/d(outputs) leaves the head untouched; the forward-only (inference) workspace against the
+ * training one and the reference; predict's outputs; packing (sorting by length) changes no
+ * sequence's bits.
  *
- * <p>Tolerance: as in BpttAgainstReferenceTest, ||got - ref|| &lt;= u (I + H + O + T*B + 8)
- * times the magnitude of the quantity (the reference's sums over absolute values). Where two
- * engine runs perform the identical sequence of float operations (inference vs training
- * workspace with the same block size, predict on either), equality is bitwise.
+ * <p>Tolerance: as in NetworkAgainstReferenceTest, u n times the magnitude of the quantity.
+ * Where two engine runs perform the identical sequence of float operations (an inference and a
+ * training workspace with the same block size, predict on either, a batch with every length T
+ * and one without lengths), equality is bitwise.
  */
 class LayerModeTest {
 
     static Stream<Arguments> cases() {
         List<Arguments> list = new ArrayList<>();
         for (KernelChoice path : new KernelChoice[] {KernelChoice.SCALAR, KernelChoice.VECTOR}) {
-            list.add(Arguments.of(path, Activation.TANH, 1, 70, 9));
-            list.add(Arguments.of(path, Activation.SIGMOID, 3, 130, 31));
-            list.add(Arguments.of(path, Activation.RELU, 2, 5, 33));
+            list.add(Arguments.of(path, Activation.TANH, 1, 1, 70, 9, false));
+            list.add(Arguments.of(path, Activation.SIGMOID, 2, 3, 130, 31, true));
+            list.add(Arguments.of(path, Activation.TANH, 3, 5, 5, 33, true));
         }
         return list.stream();
     }
 
-    static double tol(Fixture f) { return Fixture.U_FLOAT * (f.nIn + f.nHid + f.nOut + f.steps * f.batch + 8); }
-
-    /** Picks a seed whose relu pre-activations keep 1e-5 away from the kink (see BpttAgainstReferenceTest). */
-    static Fixture fixture(Activation act, int batch, int steps, int nHid, boolean dense, long seed) {
-        for (long s = seed; s < seed + 50; s++) {
-            Fixture f = new Fixture(5, nHid, 6, steps, batch, act, dense, true, true, s).withLayerGradients(s + 1);
-            if (act != Activation.RELU) return f;
-            if (BpttAgainstReferenceTest.minAbsPre(f.reference().forward(f.problem(true))) >= 1e-5) return f;
-        }
-        throw new AssertionError("no seed");
+    static double tol(NetFixture f) {
+        Shape s = f.shape;
+        return NetFixture.U_FLOAT * (s.input() + s.layers() * 2 * s.hidden() + s.output() + f.steps * f.batch + 8);
     }
 
-    @ParameterizedTest(name = "{0} {1} B={2} T={3} H={4}")
+    /** Without a loss, backward from the caller's dL/d(outputs): the head's gradients stay zero. */
+    @ParameterizedTest(name = "{0} {1} L={2} B={3} T={4} H={5}")
     @MethodSource("cases")
-    void backwardLayerMatchesReference(KernelChoice path, Activation act, int batch, int steps, int nHid) {
-        for (boolean head : new boolean[] {false, true}) {
-            for (boolean dense : new boolean[] {true, false}) {
-                Fixture f = fixture(act, batch, steps, nHid, dense, 77 + nHid);
-                Shape shape = f.shape();
-                Rnn rnn = Fixture.engine(shape, act, path);
-                Params p = Params.wrap(shape, f.params.clone());
-                Workspace ws = rnn.trainingWorkspace(batch, steps);
-                if (head) {
-                    f.forward(rnn, p, ws);
-                } else if (dense) {
-                    rnn.forwardLayer(p, ws, steps, f.xDense, f.h0);
-                } else {
-                    rnn.forwardLayer(p, ws, steps, f.xClass, f.h0);
+    void layerModeLeavesTheHeadAlone(KernelChoice path, Activation act, int layers, int batch, int steps, int hid, boolean lengths) {
+        Shape shape = Shape.network(5, hid, 6, layers, false, Cell.ELMAN);
+        NetFixture f = new NetFixture(shape, act, steps, batch, NetFixture.Options.of(true, "none").lengths(lengths).withH0(true)
+                .layer(true), 77 + hid);
+        Rnn rnn = Rnn.builder(shape).activation(act).kernels(path).build();
+        Params p = Params.wrap(shape, f.params.clone());
+        Workspace ws = rnn.trainingWorkspace(batch, steps);
+        rnn.forward(p, ws, f.batch());
+        Grads g = Grads.zeros(shape);
+        float[] dX = new float[steps * batch * 5], dh0 = new float[shape.stateBlocks() * batch * hid];
+        rnn.backward(p, ws, g, f.backprop(dX, dh0, null));
+        for (int k = shape.headWeights(); k < shape.size(); k++) assertEquals(0f, g.data()[k], "d(V|c) without a loss");
+        ReferenceNetwork.Result r = f.reference().run(f.problem());
+        double tol = tol(f);
+        for (Shape.Block b : shape.blocks()) {
+            if (b.name().equals("V") || b.name().equals("c")) continue;
+            assertNull(SeedExampleTest.compare(b.name(), new double[][] {NetFixture.toDouble(g.data(), b.offset(), b.length())},
+                    new double[][] {r.grads.get(b.name())}, r.magnitudes.get(b.name()), tol));
+        }
+        assertNull(SeedExampleTest.compare("dx", new double[][] {NetFixture.toDouble(dX)}, new double[][] {NetFixture.flat(r.dx)},
+                r.magnitudes.get("dx"), tol));
+        assertTrue(NetFixture.norm(r.grads.get(shape.blocks().get(1).name())) > 1e-3, "non-vacuous");
+        if (lengths) {
+            // dL/dx is zero past each sequence's length
+            for (int b = 0; b < batch; b++) {
+                for (int t = f.length(b); t < steps; t++) {
+                    for (int i = 0; i < 5; i++) assertEquals(0f, dX[(t * batch + b) * 5 + i], "dx past the length");
                 }
-                Grads g = Grads.zeros(shape);
-                float[] dX = dense ? new float[steps * batch * f.nIn] : null;
-                float[] dh0 = new float[batch * nHid];
-                float[] ret = rnn.backwardLayer(p, ws, f.dH, g, f.dhT, dX, dh0);
-                assertTrue(ret == dh0);
-
-                ReferenceRnn ref = f.reference();
-                ReferenceRnn.Problem pr = f.problem(head);
-                ReferenceRnn.Result r = ref.backward(pr, ref.forward(pr));
-                ReferenceRnn.Result m = ref.magnitudes(pr, r);
-                double tol = tol(f);
-                float[] gd = g.data();
-                String what = path + " " + f + (head ? " +head" : " no head");
-                List<String> fails = new ArrayList<>();
-                fails.add(Fixture.compare("dU", Fixture.slice(gd, f.uOff(), nHid * f.nIn), Fixture.flat(r.dU), Fixture.flat(m.dU), tol));
-                fails.add(Fixture.compare("dW", Fixture.slice(gd, f.wOff(), nHid * nHid), Fixture.flat(r.dW), Fixture.flat(m.dW), tol));
-                fails.add(Fixture.compare("db", Fixture.slice(gd, f.bOff(), nHid), r.db, m.db, tol));
-                fails.add(Fixture.compare("dh0", Fixture.toDouble(dh0), Fixture.flat(r.dh0), Fixture.flat(m.dh0), tol));
-                if (dense) fails.add(Fixture.compare("dX", Fixture.toDouble(dX), Fixture.flat(r.dx), Fixture.flat(m.dx), tol));
-                if (head) {
-                    fails.add(Fixture.compare("dV", Fixture.slice(gd, f.vOff(), f.nOut * nHid), Fixture.flat(r.dV), Fixture.flat(m.dV), tol));
-                    fails.add(Fixture.compare("dc", Fixture.slice(gd, f.cOff(), f.nOut), r.dc, m.dc, tol));
-                } else {
-                    // no head: V and c untouched
-                    for (int k = f.vOff(); k < gd.length; k++) assertEquals(0f, gd[k], "d(V|c) without a head, " + what);
-                }
-                fails.removeIf(java.util.Objects::isNull);
-                assertTrue(fails.isEmpty(), what + ": " + fails);
-                assertTrue(Fixture.norm(r.db) > 1e-3, "non-vacuous " + what);
             }
         }
     }
 
-    @ParameterizedTest(name = "{0} {1} B={2} T={3} H={4}")
+    @ParameterizedTest(name = "{0} {1} L={2} B={3} T={4} H={5}")
     @MethodSource("cases")
-    void inferenceWorkspaceAndPredict(KernelChoice path, Activation act, int batch, int steps, int nHid) {
-        Fixture f = fixture(act, batch, steps, nHid, true, 91 + nHid);
-        Shape shape = f.shape();
-        Rnn rnn = Fixture.engine(shape, act, path);
+    void inferenceWorkspaceAndPredict(KernelChoice path, Activation act, int layers, int batch, int steps, int hid, boolean lengths) {
+        Shape shape = layers == 1 ? new Shape(5, hid, 6) : Shape.network(5, hid, 6, layers, false, Cell.ELMAN);
+        NetFixture f = new NetFixture(shape, act, steps, batch, NetFixture.Options.of(true, "xent").lengths(lengths).withH0(true), 91 + hid);
+        Rnn rnn = Rnn.builder(shape).activation(act).kernels(path).build();
         Params p = Params.wrap(shape, f.params.clone());
-        int bh = batch * nHid;
         // maxSteps >= 64 gives the training workspace the inference workspace's block size, so
         // both run the identical sequence of float operations: bitwise equal results
         Workspace train = rnn.trainingWorkspace(batch, Math.max(steps, 64));
         Workspace inf = rnn.inferenceWorkspace(batch);
         assertEquals(Integer.MAX_VALUE, inf.maxSteps());
-        double lt = f.forward(rnn, p, train);
-        double li = f.forward(rnn, p, inf);
+        double lt = rnn.forward(p, train, f.batch());
+        double li = rnn.forward(p, inf, f.batch());
         assertEquals(lt, li, 0.0, "loss, training vs inference workspace");
-        assertArrayEquals(train.finalState(new float[bh]), inf.finalState(new float[bh]), "final state");
+        assertArrayEquals(train.finalState(), inf.finalState(), "final states");
         assertEquals(li, inf.loss());
 
-        ReferenceRnn ref = f.reference();
-        ReferenceRnn.Result r = ref.forward(f.problem(true));
+        ReferenceNetwork.Result r = f.reference().run(f.problem());
         double tol = tol(f);
-        assertTrue(Math.abs(li - r.headLoss) <= tol * Math.abs(r.headLoss), "loss vs reference " + li + " " + r.headLoss);
-        String msg = Fixture.compare("hT", Fixture.toDouble(inf.finalState(new float[bh])), Fixture.flat(r.h[steps]),
-                Fixture.flat(r.h[steps]), tol);
-        assertNull(msg);
+        assertTrue(Math.abs(li - r.loss) <= tol * Math.abs(r.loss), "loss vs reference " + li + " " + r.loss);
+        assertTrue(NetFixture.relErr(NetFixture.toDouble(inf.finalState()), NetFixture.flat(r.finalH)) <= tol, "final states");
 
-        // predict: outputs o_t = V h_t + c, both workspaces, against the reference
-        float[] outI = new float[steps * batch * f.nOut], outT = new float[outI.length];
-        rnn.predict(p, inf, steps, f.xDense, f.h0, outI);
-        rnn.predict(p, train, steps, f.xDense, f.h0, outT);
+        // predict: outputs o_t = V h_t + c (zero past each length), both workspaces, against the reference
+        float[] outI = new float[steps * batch * 6], outT = new float[outI.length];
+        Arrays.fill(outI, 7f);
+        rnn.predict(p, inf, f.batch(), outI, 0);
+        rnn.predict(p, train, f.batch(), outT, 0);
         assertArrayEquals(outT, outI, "predict, training vs inference workspace");
-        double[] o = Fixture.flat(r.o);
-        // magnitude of o = |c| + |V| |h|
+        double[] o = NetFixture.flat(r.logits);
         double[] mag = new double[o.length];
-        int k = 0;
+        double[] V = f.reference().params.get("V"), c = f.reference().params.get("c");
         for (int t = 0; t < steps; t++) {
-            for (int s = 0; s < batch; s++) {
-                for (int i = 0; i < f.nOut; i++) {
-                    double sum = Math.abs(ref.c[i]);
-                    for (int j = 0; j < nHid; j++) sum += Math.abs(ref.V[i][j] * r.h[t + 1][s][j]);
-                    mag[k++] = sum;
+            for (int b = 0; b < batch; b++) {
+                if (t >= f.length(b)) continue;
+                for (int i = 0; i < 6; i++) {
+                    double sum = Math.abs(c[i]);
+                    for (int j = 0; j < hid; j++) sum += Math.abs(V[i * hid + j] * r.outputs[t][b][j]);
+                    mag[(t * batch + b) * 6 + i] = sum;
                 }
             }
         }
-        assertNull(Fixture.compare("predict", Fixture.toDouble(outI), o, mag, tol));
-
-        // a sequence longer than any training capacity: inference keeps O(B*H) and still agrees
-        int longT = 3 * 64 + 5;
-        Fixture g = new Fixture(5, nHid, 6, longT, batch, Activation.TANH, true, false, true, 5);
-        Rnn tanh = Fixture.engine(shape, Activation.TANH, path);
-        Params pg = Params.wrap(shape, g.params.clone());
-        Workspace inf2 = tanh.inferenceWorkspace(batch);
-        long bytes = inf2.bytes();
-        double lg = g.forward(tanh, pg, inf2);
-        assertEquals(bytes, inf2.bytes(), "an inference workspace does not grow with T");
-        ReferenceRnn.Result rg = g.reference().forward(g.problem(true));
-        double tolg = tol(g);
-        assertTrue(Math.abs(lg - rg.headLoss) <= tolg * rg.headLoss, "long loss vs reference");
-        assertNull(Fixture.compare("hT long", Fixture.toDouble(inf2.finalState(new float[bh])), Fixture.flat(rg.h[longT]),
-                Fixture.flat(rg.h[longT]), tolg));
+        assertNull(SeedExampleTest.compare("predict", new double[][] {NetFixture.toDouble(outI)}, new double[][] {o}, mag, tol));
     }
+
+    /** A sequence longer than any training capacity: inference keeps O(B*H) per layer and still agrees. */
+    @Test
+    void longSequenceInConstantMemory() {
+        Shape shape = Shape.network(5, 33, 6, 2, false, Cell.ELMAN);
+        int longT = 3 * 64 + 5, batch = 2;
+        NetFixture g = new NetFixture(shape, Activation.TANH, longT, batch, NetFixture.Options.of(true, "mse").lengths(true), 5);
+        Rnn rnn = Rnn.builder(shape).kernels(KernelChoice.VECTOR).build();
+        Params p = Params.wrap(shape, g.params.clone());
+        Workspace inf = rnn.inferenceWorkspace(batch);
+        long bytes = inf.bytes();
+        double loss = rnn.forward(p, inf, g.batch());
+        assertEquals(bytes, inf.bytes(), "an inference workspace does not grow with T");
+        ReferenceNetwork.Result r = g.reference().run(g.problem());
+        double tol = tol(g);
+        assertTrue(Math.abs(loss - r.loss) <= tol * r.loss, "long loss vs reference");
+        assertTrue(NetFixture.relErr(NetFixture.toDouble(inf.finalState()), NetFixture.flat(r.finalH)) <= tol, "final states");
+    }
+
+    /**
+     * Packing changes no sequence's bits: each sequence of a variable-length batch gives, bitwise,
+     * the outputs and final state it gives alone (B < 4: the same kernel form either way), and a
+     * batch whose lengths are all T gives bitwise what it gives without lengths.
+     */
+    @ParameterizedTest
+    @MethodSource("paths")
+    void packingChangesNoSequencesBits(KernelChoice path) {
+        Shape shape = Shape.network(4, 17, 5, 2, true, Cell.ELMAN);
+        int T = 70, B = 3;
+        NetFixture f = new NetFixture(shape, Activation.TANH, T, B, NetFixture.Options.of(true, "none").lengths(true).withH0(true), 3);
+        Rnn rnn = Rnn.builder(shape).kernels(path).build();
+        Params p = Params.wrap(shape, f.params.clone());
+        int H = 17, K = shape.stateBlocks();
+        Workspace ws = rnn.inferenceWorkspace(B, T);
+        float[] out = new float[T * B * 5];
+        rnn.predict(p, ws, f.batch(), out, 0);
+        float[] fin = ws.finalState();
+        for (int b = 0; b < B; b++) {
+            int len = f.length(b);
+            float[] x1 = new float[len * 4], h01 = new float[K * H];
+            for (int t = 0; t < len; t++) System.arraycopy(f.x, (t * B + b) * 4, x1, t * 4, 4);
+            for (int k = 0; k < K; k++) System.arraycopy(f.h0, (k * B + b) * H, h01, k * H, H);
+            Workspace one = rnn.inferenceWorkspace(1, len);
+            float[] o1 = new float[len * 5];
+            rnn.predict(p, one, new Batch(1, len).input(x1).initialState(h01), o1, 0);
+            for (int t = 0; t < len; t++) {
+                assertArrayEquals(Arrays.copyOfRange(o1, t * 5, t * 5 + 5), Arrays.copyOfRange(out, (t * B + b) * 5, (t * B + b) * 5 + 5),
+                        "sequence " + b + " step " + t);
+            }
+            for (int t = len; t < T; t++) {
+                for (int i = 0; i < 5; i++) assertEquals(0f, out[(t * B + b) * 5 + i], "zero past the length");
+            }
+            float[] fin1 = one.finalState();
+            for (int k = 0; k < K; k++) {
+                assertArrayEquals(Arrays.copyOfRange(fin1, k * H, k * H + H), Arrays.copyOfRange(fin, (k * B + b) * H, (k * B + b) * H + H),
+                        "final state " + k + " of sequence " + b);
+            }
+        }
+        // all lengths T == no lengths
+        Batch all = f.batch().lengths(new int[] {T, T, T}), none = f.batch().lengths(null);
+        float[] a = new float[out.length], n = new float[out.length];
+        rnn.predict(p, ws, all, a, 0);
+        rnn.predict(p, ws, none, n, 0);
+        assertArrayEquals(n, a);
+    }
+
+    static Stream<KernelChoice> paths() { return Stream.of(KernelChoice.SCALAR, KernelChoice.VECTOR); }
 }

@@ -133,14 +133,15 @@ class OptimizerTest {
         Workspace ws = rnn.trainingWorkspace(1, steps);
         Grads g = Grads.zeros(s);
         Sgd sgd = new Sgd(0.05f);
-        double first = rnn.forward(p, ws, steps, x, y, null), last = first;
+        Batch batch = new Batch(1, steps).input(x).targets(y).loss(Loss.CROSS_ENTROPY);
+        double first = rnn.forward(p, ws, batch), last = first;
         for (int it = 0; it < 400; it++) {
             g.zero();
-            last = rnn.forward(p, ws, steps, x, y, null);
+            last = rnn.forward(p, ws, batch);
             rnn.backward(p, ws, g);
             sgd.step(p, g);
         }
-        last = rnn.forward(p, ws, steps, x, y, null);
+        last = rnn.forward(p, ws, batch);
         System.out.printf(java.util.Locale.ROOT, "SGD memorise: loss %.4f -> %.4f%n", first, last);
         assertTrue(first > 0.8 * steps * Math.log(5) * 0.9, "starts near chance: " + first);
         assertTrue(last < first / 20, "loss " + first + " -> " + last);

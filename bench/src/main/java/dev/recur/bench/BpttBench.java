@@ -1,7 +1,9 @@
 package dev.recur.bench;
 
 import dev.recur.Activation;
+import dev.recur.Batch;
 import dev.recur.Grads;
+import dev.recur.Loss;
 import dev.recur.Params;
 import dev.recur.Rnn;
 import dev.recur.Shape;
@@ -63,8 +65,7 @@ public class BpttBench {
     private Params params;
     private Workspace ws;
     private Grads grads;
-    private float[] x;
-    private int[] y;
+    private Batch batch;
     private int steps;
 
     @Setup
@@ -81,10 +82,11 @@ public class BpttBench {
         ws = rnn.trainingWorkspace(c.batch(), steps);
         grads = Grads.zeros(shape);
         SplittableRandom rnd = new SplittableRandom(11);
-        x = new float[steps * c.batch() * PeerConfigs.INPUT];
+        float[] x = new float[steps * c.batch() * PeerConfigs.INPUT];
         for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
-        y = new int[steps * c.batch()];
+        int[] y = new int[steps * c.batch()];
         for (int i = 0; i < y.length; i++) y[i] = rnd.nextInt(PeerConfigs.OUTPUT);
+        batch = new Batch(c.batch(), steps).input(x).targets(y).loss(Loss.CROSS_ENTROPY);
     }
 
     @TearDown(Level.Trial)
@@ -99,7 +101,7 @@ public class BpttBench {
     @Benchmark
     public double sequence() {
         grads.zero();
-        double loss = rnn.forward(params, ws, steps, x, y, null);
+        double loss = rnn.forward(params, ws, batch);
         rnn.backward(params, ws, grads);
         return loss;
     }

@@ -71,8 +71,8 @@ public class KernelBench {
         h2 = fill(TAU * size, rnd, 0.9);
         // one buffer serves both packed forms here: they have the same length, and the timing
         // does not depend on which of W or W^T the panels hold
-        wPacked = new float[k.packedWeightsLength(size)];
-        k.packTransposedWeights(size, w, 0, wPacked);
+        wPacked = new float[k.packedWeightsLength(size, size)];
+        k.packTransposedWeights(size, size, w, 0, wPacked);
     }
 
     private static float[] fill(int n, SplittableRandom rnd, double scale) {
@@ -131,14 +131,14 @@ public class KernelBench {
     /** h_t = tanh(pre + W h_{t-1}), B = 1: the fused forward step. */
     @Benchmark
     public float[] recurrentForward() {
-        k.recurrentForward(Activation.TANH, 1, size, w, 0, h, 0, x, 0, y, 0);
+        k.recurrentForward(Activation.TANH, 1, size, size, w, 0, null, h, 0, x, 0, y, 0);
         return y;
     }
 
     /** delta_t = tanh'(h) * (g + W^T delta_{t+1}), B = 1: the fused backward step. */
     @Benchmark
     public float[] recurrentBackward() {
-        k.recurrentBackward(Activation.TANH, 1, size, w, 0, x, 0, h, 0, h, 0, y, 0);
+        k.recurrentBackward(Activation.TANH, 1, size, size, w, 0, null, x, 0, h, 0, h, 0, y, 0);
         return y;
     }
 
@@ -154,21 +154,21 @@ public class KernelBench {
      */
     @Benchmark
     public float[] recurrentForwardBatch() {
-        k.recurrentForward(Activation.TANH, TAU, size, w, 0, wPacked, a, 0, b, 0, c, 0);
+        k.recurrentForward(Activation.TANH, TAU, size, size, w, 0, wPacked, a, 0, b, 0, c, 0);
         return c;
     }
 
     /** The same step in the dot-product form (W read in place), what B < 4 uses. */
     @Benchmark
     public float[] recurrentForwardBatchDot() {
-        k.recurrentForward(Activation.TANH, TAU, size, w, 0, a, 0, b, 0, c, 0);
+        k.recurrentForward(Activation.TANH, TAU, size, size, w, 0, null, a, 0, b, 0, c, 0);
         return c;
     }
 
     /** The backward step for {@link #TAU} rows with W packed once, as the engine runs it at B >= 4. */
     @Benchmark
     public float[] recurrentBackwardBatch() {
-        k.recurrentBackward(Activation.TANH, TAU, size, w, 0, wPacked, a, 0, b, 0, h2, 0, c, 0);
+        k.recurrentBackward(Activation.TANH, TAU, size, size, w, 0, wPacked, a, 0, b, 0, h2, 0, c, 0);
         return c;
     }
 }

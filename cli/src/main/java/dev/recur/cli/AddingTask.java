@@ -1,6 +1,7 @@
 package dev.recur.cli;
 
 import dev.recur.Params;
+
 import dev.recur.Rnn;
 import dev.recur.Workspace;
 
@@ -62,7 +63,7 @@ final class AddingTask extends Task {
         episodes(new SplittableRandom(Seeds.mix(seed, -1)), B, T, x, y);
         Workspace ws = rnn.inferenceWorkspace(B);
         float[] out = new float[T * B];
-        rnn.predict(params, ws, T, x, null, out);
+        rnn.predict(params, ws, new dev.recur.Batch(B, T).input(x), out, 0);
         double loss = 0;
         long close = 0;
         for (int r = 0; r < B; r++) {

@@ -1,7 +1,9 @@
 package dev.recur.cli;
 
 import dev.recur.Activation;
+import dev.recur.Batch;
 import dev.recur.Grads;
+import dev.recur.Loss;
 import dev.recur.Params;
 import dev.recur.Rnn;
 import dev.recur.Shape;
@@ -258,7 +260,7 @@ final class BenchCommand extends BaseCommand {
 
     private static void sequence(Rnn rnn, Params p, Workspace ws, int T, float[] x, int[] y, Grads g) {
         g.zero();
-        double loss = rnn.forward(p, ws, T, x, y, null);
+        double loss = rnn.forward(p, ws, new Batch(ws.maxBatch(), T).input(x).targets(y).loss(Loss.CROSS_ENTROPY));
         rnn.backward(p, ws, g);
         if (!Double.isFinite(loss)) throw CliException.runtime("bench: the loss is " + loss + " (not finite)");
     }

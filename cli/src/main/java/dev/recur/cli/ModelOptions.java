@@ -1,6 +1,8 @@
 package dev.recur.cli;
 
 import dev.recur.Activation;
+import dev.recur.Cell;
+import dev.recur.Loss;
 import dev.recur.io.ModelFile;
 import dev.recur.io.NpyFormatException;
 
@@ -28,8 +30,18 @@ final class ModelOptions {
         }
     }
 
-    /** The activation: the option if given, else meta.activation, else an error naming both. */
+    /**
+     * The activation: the option if given, else meta.activation, else an error naming both. A
+     * gated cell's activations are fixed: the option may be omitted or be tanh.
+     */
     static Activation activation(String option, ModelFile.Model m, Path file) {
+        if (m.shape().cell() != Cell.ELMAN) {
+            if (option != null && TrainCommand.parseActivation(option) != Activation.TANH) {
+                throw CliException.usage("--activation " + option + " with a " + m.shape().cell().id() + " model, expected tanh "
+                        + "or no --activation (a gated cell's activations are fixed)");
+            }
+            return Activation.TANH;
+        }
         if (option != null) return TrainCommand.parseActivation(option);
         Object a = m.meta().get("activation");
         if (a == null) {
@@ -43,15 +55,15 @@ final class ModelOptions {
         }
     }
 
-    /** The loss: the option if given, else meta.loss, else an error naming both. Returns "xent" or "mse". */
-    static String loss(String option, ModelFile.Model m, Path file) {
+    /** The loss (summed): the option if given, else meta.loss, else an error naming both. */
+    static Loss loss(String option, ModelFile.Model m, Path file) {
         if (option != null) {
             String l = option.toLowerCase(Locale.ROOT);
             if (!l.equals("xent") && !l.equals("mse")) {
                 throw CliException.usage("--loss = '" + option + "', expected xent (softmax cross-entropy, int targets) or "
                         + "mse (1/2 squared error, float targets)");
             }
-            return l;
+            return Loss.parse(l);
         }
         Object l = m.meta().get("loss");
         if (l == null) {
@@ -60,6 +72,29 @@ final class ModelOptions {
         if (!l.equals("xent") && !l.equals("mse")) {
             throw CliException.runtime(file + ": meta.loss = '" + l + "', expected xent or mse");
         }
-        return (String) l;
+        return Loss.parse((String) l);
+    }
+
+    /**
+     * With {@code --cell} given, the model's shapes must fit that cell: the error names the cell
+     * they do fit (from the gate rows of weight_hh: 1, 3 or 4 per hidden unit).
+     */
+    static void checkCell(String option, ModelFile.Model m, Path file) {
+        if (option == null) return;
+        Cell want = parseCell(option);
+        Cell have = m.shape().cell();
+        if (want != have) {
+            throw CliException.runtime("--model " + file + ": its shapes fit a " + have.id() + " network (weight_hh has "
+                    + have.gates() + "H rows, H = " + m.shape().hidden() + "), not --cell " + want.id());
+        }
+    }
+
+    /** Parses --cell; the error names the value and the choices. */
+    static Cell parseCell(String option) {
+        try {
+            return Cell.parse(option);
+        } catch (IllegalArgumentException e) {
+            throw CliException.usage("--cell = '" + option + "', expected rnn, gru or lstm");
+        }
     }
 }

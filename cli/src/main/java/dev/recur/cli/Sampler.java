@@ -1,6 +1,7 @@
 package dev.recur.cli;
 
 import dev.recur.Params;
+import dev.recur.Batch;
 import dev.recur.Rnn;
 import dev.recur.Workspace;
 
@@ -14,6 +15,7 @@ final class Sampler {
     private final Workspace ws;
     private final float[] h, out;
     private final int[] x = new int[1];
+    private final Batch step;
 
     Sampler(Rnn rnn, Params params, int[] vocab) {
         if (vocab.length != rnn.shape().input() || vocab.length != rnn.shape().output()) {
@@ -24,8 +26,9 @@ final class Sampler {
         this.params = params;
         this.vocab = vocab;
         this.ws = rnn.inferenceWorkspace(1);
-        this.h = new float[rnn.shape().hidden()];
+        this.h = new float[rnn.shape().stateBlocks() * rnn.shape().hidden()];
         this.out = new float[rnn.shape().output()];
+        this.step = new Batch(1, 1).input(x).initialState(h);
     }
 
     /** Index of a character in the vocabulary, or -1. */
@@ -34,8 +37,8 @@ final class Sampler {
     /** Feeds one symbol; the outputs for the next symbol are then in {@link #out}. */
     void feed(int symbol) {
         x[0] = symbol;
-        rnn.predict(params, ws, 1, x, h, out);
-        ws.finalState(h);
+        rnn.predict(params, ws, step, out, 0);
+        ws.finalState(h, 0);
     }
 
     /**
@@ -59,7 +62,7 @@ final class Sampler {
         } else {
             // no prime: start from the zero state with the output bias alone deciding the first draw
             float[] p = params.data();
-            System.arraycopy(p, rnn.shape().cOffset(), out, 0, out.length);
+            System.arraycopy(p, rnn.shape().headBias(), out, 0, out.length);
             // plus V h_0 = 0: the first symbol is drawn from softmax(c)
         }
         for (int k = 0; k < length; k++) {

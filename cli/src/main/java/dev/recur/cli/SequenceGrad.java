@@ -1,12 +1,13 @@
 package dev.recur.cli;
 
+import dev.recur.Backprop;
+import dev.recur.Batch;
 import dev.recur.Grads;
+import dev.recur.Loss;
 import dev.recur.Params;
 import dev.recur.Rnn;
 import dev.recur.Workspace;
 
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * Loss and gradients of one batch under a BPTT mode, built from the engine's chunk API:
@@ -31,17 +32,19 @@ final class SequenceGrad {
     }
 
     private final Rnn rnn;
-    private final int B, T, L, I, O, H;
+    private final int B, T, L, I, H;
+    /** Floats of one step's states: every layer's, L*B*H. */
+    private final int kbh;
     private final boolean truncated;
     private final int k1, k2;
     private final Workspace wsA, wsB;
     private final Grads grads;
-    private final float[] states;    // h_0..h_T, (T+1)*B*H
-    private final float[] dh, zerosDH;
-    // Inputs stay referenced by a workspace until its backward: one pool per workspace.
-    private final Map<Integer, int[]> intA = new HashMap<>(), intB = new HashMap<>();
-    private final Map<Integer, float[]> floatA = new HashMap<>(), floatB = new HashMap<>();
-    private final Map<Integer, float[]> zerosBuf = new HashMap<>(), slices = new HashMap<>();
+    private final float[] states;    // every layer's h_0..h_T, (T+1)*kbh
+    private final float[] dh;
+    /** The zero dL/dh_t of the look-back chunks (no loss there), sized for the longest. */
+    private final float[] zeros;
+    private final Batch batchA, batchB;
+    private final Backprop bp = new Backprop();
 
     SequenceGrad(Rnn rnn, int B, int T, int L, boolean truncated, int k1, int k2) {
         this.rnn = rnn;
@@ -49,8 +52,8 @@ final class SequenceGrad {
         this.T = T;
         this.L = L;
         this.I = rnn.shape().input();
-        this.O = rnn.shape().output();
         this.H = rnn.shape().hidden();
+        this.kbh = rnn.shape().layers() * B * H;
         this.truncated = truncated;
         this.k1 = truncated ? k1 : T;
         this.k2 = truncated ? k2 : T;
@@ -58,18 +61,20 @@ final class SequenceGrad {
         this.wsA = rnn.trainingWorkspace(B, span);
         this.wsB = rnn.trainingWorkspace(B, span);
         this.grads = Grads.zeros(rnn.shape());
-        this.states = new float[(T + 1) * B * H];
-        this.dh = new float[B * H];
-        this.zerosDH = new float[0];
+        this.states = new float[(T + 1) * kbh];
+        this.dh = new float[kbh];
+        this.zeros = new float[span * B * H];
+        this.batchA = new Batch(B, span);
+        this.batchB = new Batch(B, span);
     }
 
     /**
-     * Runs the batch from the initial state {@code h0} (B*H, or null for zeros), calling
-     * {@code update} after each gradient, and writes the final state into {@code hT} (may be
-     * null). Returns the summed loss of the scored steps (each scored once).
+     * Runs the batch from the initial states {@code h0} (every layer's, L*B*H, or null for zeros),
+     * calling {@code update} after each gradient, and writes the final states into {@code hT}
+     * (may be null). Returns the summed loss of the scored steps (each scored once).
      */
     double run(Params params, Task.Batch b, float[] h0, float[] hT, Update update) {
-        final int bh = B * H;
+        final int bh = kbh;
         if (h0 != null) System.arraycopy(h0, 0, states, 0, bh);
         else java.util.Arrays.fill(states, 0, bh, 0f);
         double loss = 0;
@@ -100,80 +105,41 @@ final class SequenceGrad {
 
     /** Forward over [s, lossStart) without a head and [lossStart, e) with one; backward through both. */
     private double window(Params params, Task.Batch b, int s, int lossStart, int e) {
-        final int bh = B * H;
         final int nA = lossStart - s, nB = e - lossStart;
-        float[] hStart = slice(states, s * bh, bh);
-        if (nA > 0) {
-            forward(params, wsA, b, s, lossStart, hStart, false);
-            copyStates(wsA, s, nA);
-        }
-        float[] hMid = slice(states, lossStart * bh, bh);
-        double loss = forward(params, wsB, b, lossStart, e, hMid, true);
-        copyStates(wsB, lossStart, nB);
-        rnn.backward(params, wsB, grads, null, dh);
-        if (nA > 0) rnn.backwardLayer(params, wsA, zeros(nA * bh), grads, dh, null, null);
+        if (nA > 0) forward(params, wsA, batchA, b, s, lossStart, false);
+        double loss = forward(params, wsB, batchB, b, lossStart, e, true);
+        rnn.backward(params, wsB, grads, bp.clear().initialStateGradient(dh, 0));
+        if (nA > 0) rnn.backward(params, wsA, grads, bp.clear().outputGradient(zeros, 0).finalStateGradient(dh, 0));
         return loss;
     }
 
     private void forwardLayer(Params params, Task.Batch b, int from, int to) {
-        final int bh = B * H;
         for (int a = from; a < to; ) {
             int n = Math.min(to - a, wsA.maxSteps());
-            forward(params, wsA, b, a, a + n, slice(states, a * bh, bh), false);
-            copyStates(wsA, a, n);
+            forward(params, wsA, batchA, b, a, a + n, false);
             a += n;
         }
     }
 
-    private double forward(Params params, Workspace ws, Task.Batch b, int from, int to, float[] h0, boolean head) {
+    /**
+     * Steps [from, to) from the stored states at {@code from} (slices of the task's arrays, no
+     * copies), with the loss head or without; the new states are stored.
+     */
+    private double forward(Params params, Workspace ws, Batch call, Task.Batch b, int from, int to, boolean head) {
         int n = to - from;
-        if (b.xi != null) {
-            int[] x = (ws == wsA ? intA : intB).computeIfAbsent(n * B, int[]::new);
-            System.arraycopy(b.xi, from * B, x, 0, n * B);
-            if (!head) {
-                rnn.forwardLayer(params, ws, n, x, h0);
-                return 0;
-            }
-            return b.yi != null ? rnn.forward(params, ws, n, x, targetsI(b, from, n), h0)
-                    : rnn.forward(params, ws, n, x, targetsF(b, from, n), h0);
+        call.size(B, n).initialState(states, from * kbh);
+        if (b.xi != null) call.input(b.xi, from * B);
+        else call.input(b.xf, from * B * I);
+        if (!head) {
+            call.noTargets();
         } else {
-            float[] x = (ws == wsA ? floatA : floatB).computeIfAbsent(n * B * I, float[]::new);
-            System.arraycopy(b.xf, from * B * I, x, 0, n * B * I);
-            if (!head) {
-                rnn.forwardLayer(params, ws, n, x, h0);
-                return 0;
-            }
-            return b.yi != null ? rnn.forward(params, ws, n, x, targetsI(b, from, n), h0)
-                    : rnn.forward(params, ws, n, x, targetsF(b, from, n), h0);
+            // targets cover the last L steps only
+            int off = from - (T - L);
+            if (b.yi != null) call.targets(b.yi, off * B).loss(Loss.CROSS_ENTROPY);
+            else call.targets(b.yf, off * B * rnn.shape().output()).loss(Loss.SQUARED_ERROR);
         }
+        double loss = rnn.forward(params, ws, call);
+        for (int t = 1; t <= n; t++) ws.stateAt(t, states, (from + t) * kbh);
+        return loss;
     }
-
-    private int[] targetsI(Task.Batch b, int from, int n) {
-        int off = from - (T - L);
-        if (off == 0 && n == L) return b.yi;
-        int[] y = new int[n * B];
-        System.arraycopy(b.yi, off * B, y, 0, n * B);
-        return y;
-    }
-
-    private float[] targetsF(Task.Batch b, int from, int n) {
-        int off = from - (T - L);
-        if (off == 0 && n == L) return b.yf;
-        float[] y = new float[n * B * O];
-        System.arraycopy(b.yf, off * B * O, y, 0, n * B * O);
-        return y;
-    }
-
-    private void copyStates(Workspace ws, int from, int n) {
-        final int bh = B * H;
-        System.arraycopy(ws.hidden(), ws.hiddenOffset(1), states, (from + 1) * bh, n * bh);
-    }
-
-    private float[] slice(float[] a, int off, int len) {
-        float[] s = slices.computeIfAbsent(off, k -> new float[len]);
-        System.arraycopy(a, off, s, 0, len);
-        return s;
-    }
-
-    private float[] zeros(int len) { return zerosBuf.computeIfAbsent(len, float[]::new); }
 }

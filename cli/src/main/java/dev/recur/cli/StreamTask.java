@@ -1,6 +1,7 @@
 package dev.recur.cli;
 
 import dev.recur.Params;
+
 import dev.recur.Rnn;
 import dev.recur.Workspace;
 
@@ -90,7 +91,8 @@ final class StreamTask extends Task {
         int len = (s.length - 1) / rows;
         int O = rnn.shape().output(), H = rnn.shape().hidden();
         Workspace ws = rnn.inferenceWorkspace(rows);
-        float[] h = new float[rows * H];
+        float[] h = new float[rnn.shape().stateBlocks() * rows * H];
+        dev.recur.Batch batch = new dev.recur.Batch(rows, 1).initialState(h);
         double total = 0;
         long count = 0;
         final int chunk = 256;
@@ -101,8 +103,8 @@ final class StreamTask extends Task {
                 for (int r = 0; r < rows; r++) x[t * rows + r] = s[r * len + t0 + t];
             }
             float[] out = new float[n * rows * O];
-            rnn.predict(params, ws, n, x, h, out);
-            ws.finalState(h);
+            rnn.predict(params, ws, batch.size(rows, n).input(x), out, 0);
+            ws.finalState(h, 0);
             for (int t = 0; t < n; t++) {
                 for (int r = 0; r < rows; r++) {
                     int target = s[r * len + t0 + t + 1];

@@ -143,7 +143,7 @@ class NumpyInteropTest {
                 z = np.load('m.npz', allow_pickle=False)
                 meta = json.loads(str(z['meta']))
                 assert z['U'].dtype == np.float32 and z['W'].shape == (64, 64)
-                assert meta['format_version'] == 1 and meta['activation'] == 'tanh' and meta['step'] == 3
+                assert meta['format_version'] == 2 and meta['activation'] == 'tanh' and meta['step'] == 3
                 print('ok', sorted(z.files))
                 """);
         assertTrue(out.startsWith("ok"), out);

@@ -9,6 +9,7 @@ import dev.recur.io.Json;
 import dev.recur.io.ModelFile;
 import dev.recur.io.NpyArray;
 import dev.recur.kernel.KernelChoice;
+import dev.recur.reference.ReferenceNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -169,25 +170,37 @@ class TrainTest {
             try (Rnn rnn = Rnn.builder(s).activation(Activation.TANH).kernels(KernelChoice.SCALAR).build()) {
                 Grads total = Grads.zeros(s);
                 double loss = new SequenceGrad(rnn, B, T, L, false, 0, 0).run(p, b, h0, null, total::add);
-                double[] pd = new double[s.size()];
-                for (int k = 0; k < pd.length; k++) pd[k] = p.data()[k];
-                double[] xd = new double[b.xf.length], yd = new double[b.yf.length], hd = new double[h0.length];
-                for (int k = 0; k < xd.length; k++) xd[k] = b.xf[k];
-                for (int k = 0; k < yd.length; k++) yd[k] = b.yf[k];
-                for (int k = 0; k < hd.length; k++) hd[k] = h0[k];
-                double ref = DoubleRnn.loss(s, Activation.TANH, pd, T, B, null, xd, null, yd, hd, T - L);
-                assertEquals(ref, loss, 1e-5 * Math.abs(ref), "L = " + L);
+                // the double reference, scoring the last L steps: its loss and its exact gradient,
+                // which its own finite-difference test vouches for
+                ReferenceNetwork ref = new ReferenceNetwork("rnn", "tanh", 3, 6, 2, 1, false, 1);
+                for (Shape.Block blk : s.blocks()) ref.set(blk.name(), p.copyOf(blk.name()));
+                ReferenceNetwork.Problem pr = new ReferenceNetwork.Problem();
+                pr.steps = T;
+                pr.batch = B;
+                pr.loss = "mse";
+                pr.x = new double[T][B][3];
+                pr.yf = new double[T][B][2];
+                pr.h0 = new double[1][B][6];
+                pr.scored = new boolean[T][B];
+                for (int t = 0; t < T; t++) {
+                    for (int r = 0; r < B; r++) {
+                        for (int i = 0; i < 3; i++) pr.x[t][r][i] = b.xf[(t * B + r) * 3 + i];
+                        if (t < T - L) continue;
+                        pr.scored[t][r] = true;
+                        for (int o = 0; o < 2; o++) pr.yf[t][r][o] = b.yf[((t - (T - L)) * B + r) * 2 + o];
+                    }
+                }
+                for (int r = 0; r < B; r++) for (int i = 0; i < 6; i++) pr.h0[0][r][i] = h0[r * 6 + i];
+                ReferenceNetwork.Result want = ref.run(pr);
+                assertEquals(want.loss, loss, 1e-5 * Math.abs(want.loss), "L = " + L);
                 double num = 0, den = 0;
-                for (int j = 0; j < s.size(); j++) {
-                    double keep = pd[j];
-                    pd[j] = keep + 1e-5;
-                    double lp = DoubleRnn.loss(s, Activation.TANH, pd, T, B, null, xd, null, yd, hd, T - L);
-                    pd[j] = keep - 1e-5;
-                    double lm = DoubleRnn.loss(s, Activation.TANH, pd, T, B, null, xd, null, yd, hd, T - L);
-                    pd[j] = keep;
-                    double fd = (lp - lm) / 2e-5;
-                    num += (fd - total.data()[j]) * (fd - total.data()[j]);
-                    den += fd * fd;
+                for (Shape.Block blk : s.blocks()) {
+                    double[] d = want.grads.get(blk.name());
+                    for (int j = 0; j < d.length; j++) {
+                        double e = d[j] - total.data()[blk.offset() + j];
+                        num += e * e;
+                        den += d[j] * d[j];
+                    }
                 }
                 double rel = Math.sqrt(num / den);
                 assertTrue(rel < 1e-5, "L = " + L + ": relative error " + rel);

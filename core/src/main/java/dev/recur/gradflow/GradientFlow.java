@@ -1,6 +1,8 @@
 package dev.recur.gradflow;
 
 import dev.recur.Activation;
+import dev.recur.Backprop;
+import dev.recur.Batch;
 import dev.recur.Checks;
 import dev.recur.Grads;
 import dev.recur.Params;
@@ -103,8 +105,10 @@ public final class GradientFlow {
 
         // 1. One forward pass keeps h_0..h_T.
         Workspace full = engine.trainingWorkspace(1, steps);
-        engine.forwardLayer(params, full, steps, x, h0);
-        float[] hs = Arrays.copyOf(full.hidden(), (steps + 1) * H);
+        engine.forward(params, full, new Batch(1, steps).input(x).initialState(h0));
+        float[] hs = new float[(steps + 1) * H];
+        if (h0 != null) System.arraycopy(h0, 0, hs, 0, H);
+        full.outputs(hs, H);
         int firstBad = -1;
         for (int t = 1; t <= steps && firstBad < 0; t++) {
             for (int i = 0; i < H; i++) {
@@ -114,7 +118,7 @@ public final class GradientFlow {
 
         // 2. The head at T: o = V h_T + c, dy = softmax(o) - onehot, dL_T/dh_T = V^T dy (double).
         double[] o = new double[O];
-        int v = shape.vOffset(), c = shape.cOffset();
+        int v = shape.headWeights(), c = shape.headBias();
         for (int r = 0; r < O; r++) {
             double s = p[c + r];
             for (int i = 0; i < H; i++) s += (double) p[v + r * H + i] * hs[steps * H + i];
@@ -139,15 +143,12 @@ public final class GradientFlow {
         // 3. Backwards in one-step chunks: each returns dL/dh_0 of its chunk = dL_T/dh_{t-1}.
         Grads grads = Grads.zeros(shape);
         Workspace one = engine.trainingWorkspace(1, 1);
-        float[] xt = new float[I], hPrev = new float[H], noStepLoss = new float[H], carry = new float[H],
-                dh0 = new float[H];
+        float[] noStepLoss = new float[H];
+        Batch step = new Batch(1, 1);
+        Backprop bp = new Backprop().outputGradient(noStepLoss, 0);
         for (int t = steps; t >= 1; t--) {
-            System.arraycopy(x, (t - 1) * I, xt, 0, I);
-            System.arraycopy(hs, (t - 1) * H, hPrev, 0, H);
-            System.arraycopy(dLdh, t * H, carry, 0, H);
-            engine.forwardLayer(params, one, 1, xt, hPrev);
-            engine.backwardLayer(params, one, noStepLoss, grads, carry, null, dh0);
-            System.arraycopy(dh0, 0, dLdh, (t - 1) * H, H);
+            engine.forward(params, one, step.input(x, (t - 1) * I).initialState(hs, (t - 1) * H));
+            engine.backward(params, one, grads, bp.finalStateGradient(dLdh, t * H).initialStateGradient(dLdh, (t - 1) * H));
         }
         // the head's own parameters: dV = dy h_T^T, dc = dy
         float[] g = grads.data();
@@ -159,7 +160,7 @@ public final class GradientFlow {
         // 4. Norms by lag, factor norms, ||W||.
         double[] gradNorm = new double[steps + 1];
         for (int k = 0; k <= steps; k++) gradNorm[k] = norm(dLdh, (steps - k) * H, H);
-        double[] w = Spectral.toDouble(p, shape.wOffset(), H * H);
+        double[] w = Spectral.toDouble(p, shape.recurrentWeights(0, 0), H * H);
         double wNorm = Spectral.norm(H, H, w);
         double[] factorNorm = new double[steps];
         double[] dw = new double[H * H];

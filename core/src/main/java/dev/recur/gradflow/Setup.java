@@ -45,7 +45,7 @@ public record Setup(int input, int hidden, int output, int steps, double radius,
         Shape s = shape();
         Params p = Params.random(s, seed);
         float[] d = p.data();
-        int w = s.wOffset(), n = hidden * hidden;
+        int w = s.recurrentWeights(0, 0), n = hidden * hidden;
         if (nonNegativeW) for (int k = 0; k < n; k++) d[w + k] = Math.abs(d[w + k]);
         double rho = Spectral.radius(hidden, d, w);
         if (rho > 0) {

@@ -66,67 +66,58 @@ public interface Kernels {
 
     /**
      * One forward step of the recurrence for {@code batch} independent rows:
-     * {@code hOut[r] = act(pre[r] + W hPrev[r])}, where W is h x h at {@code wOff} (leading
-     * dimension h), and rows of hPrev, pre and hOut are h apart. {@code pre} is read only.
+     * {@code out[r] = act(pre[r] + W hPrev[r])}, where W is {@code rows x cols} at {@code wOff}
+     * (row-major, leading dimension cols: an Elman cell's W_hh is H x H, a gated cell's G*H x H),
+     * rows of hPrev are cols apart and rows of pre and out are {@code rows} apart. With
+     * {@code act} null there is no activation (the gate pre-activations of GRU and LSTM cells).
+     * {@code pre} is read only; out may not overlap it or hPrev.
+     *
+     * <p>{@code wtPacked} is W^T in the layout {@link #packTransposedWeights} made, or null. An
+     * implementation may compute in another order when it has the packed copy (the vector
+     * kernels: the outer-product form, {@code out = fma(hPrev[p], W^T[p], out)} from {@code pre},
+     * p in order), so the bits can differ from the unpacked call by rounding. A caller that wants
+     * bitwise reproducible results uses one or the other consistently (the engine: by batch size
+     * alone). Rows stay independent: the determinism rule above holds for either form.
      */
-    void recurrentForward(Activation act, int batch, int h, float[] w, int wOff,
-                          float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] hOut, int hOutOff);
+    void recurrentForward(Activation act, int batch, int rows, int cols, float[] w, int wOff, float[] wtPacked,
+                          float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] out, int outOff);
 
     /**
-     * {@link #recurrentForward(Activation, int, int, float[], int, float[], int, float[], int, float[], int)}
-     * with W^T also in the layout {@link #packTransposedWeights} made ({@code wtPacked}, or
-     * null). Unlike the packed backward step, this may compute in another order where the
-     * implementation has a faster form for it (the vector kernels: the outer-product form,
-     * {@code hOut = fma(hPrev[p], W^T[p], hOut)} from {@code pre}, p in order), so the bits
-     * can differ from the unpacked call by rounding. A caller that wants bitwise reproducible
-     * results uses one or the other consistently (the engine: by batch size alone). Rows stay
-     * independent: the determinism rule above holds for either form.
+     * One backward step for {@code batch} rows: {@code out[r] = act'(hCur[r]) * (g[r] + deltaNext[r] W)},
+     * with act' from the output, W {@code rows x cols} at {@code wOff}, deltaNext rows
+     * {@code rows} wide (delta_{t+1}, the gradient of step t+1's pre-activations; zeros after the
+     * last step), g, hCur and out rows {@code cols} wide. {@code g} holds the gradient reaching
+     * h_t from above (V^T dy_t, or a caller's dL/dh_t) and is read only. With {@code act} null no
+     * derivative is applied: out is dL/dh_t, for a gated cell's own element-wise backward.
+     *
+     * <p>{@code wPacked} is W in the layout {@link #packWeights} made of it, or null: the same
+     * bits, faster where the implementation reads W through that layout. The caller packs again
+     * whenever W changes.
      */
-    default void recurrentForward(Activation act, int batch, int h, float[] w, int wOff, float[] wtPacked,
-                                  float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] hOut, int hOutOff) {
-        recurrentForward(act, batch, h, w, wOff, hPrev, hPrevOff, pre, preOff, hOut, hOutOff);
-    }
-
-    /** Writes W^T (W h x h at {@code wOff}) into {@code packed} (length {@link #packedWeightsLength}). */
-    default void packTransposedWeights(int h, float[] w, int wOff, float[] packed) {}
-
-    /**
-     * One backward step for {@code batch} rows:
-     * {@code delta[r] = act'(hCur[r]) * (g[r] + W^T deltaNext[r])}, with act' from the output.
-     * {@code g} holds the gradient reaching h_t from above (V^T dy_t, or a caller's dL/dh_t) and
-     * is read only; {@code deltaNext} is delta_{t+1} (zeros after the last step).
-     */
-    void recurrentBackward(Activation act, int batch, int h, float[] w, int wOff,
+    void recurrentBackward(Activation act, int batch, int rows, int cols, float[] w, int wOff, float[] wPacked,
                            float[] deltaNext, int deltaNextOff, float[] g, int gOff,
-                           float[] hCur, int hCurOff, float[] delta, int deltaOff);
+                           float[] hCur, int hCurOff, float[] out, int outOff);
 
     /**
-     * {@link #recurrentBackward(Activation, int, int, float[], int, float[], int, float[], int, float[], int, float[], int)}
-     * with W also in the layout {@link #packWeights} made of it ({@code wPacked}, or null): the
-     * same bits, faster where the implementation reads W through that layout. The caller packs
-     * again whenever W changes.
+     * Floats {@link #packWeights} and {@link #packTransposedWeights} may write for a
+     * {@code rows x cols} W (the larger of the two layouts): 0 where this implementation reads W
+     * in place (then there is nothing to pack).
      */
-    default void recurrentBackward(Activation act, int batch, int h, float[] w, int wOff, float[] wPacked,
-                                   float[] deltaNext, int deltaNextOff, float[] g, int gOff,
-                                   float[] hCur, int hCurOff, float[] delta, int deltaOff) {
-        recurrentBackward(act, batch, h, w, wOff, deltaNext, deltaNextOff, g, gOff, hCur, hCurOff, delta, deltaOff);
-    }
+    default int packedWeightsLength(int rows, int cols) { return 0; }
 
-    /**
-     * Floats {@link #packWeights} writes for an h x h W: 0 where this implementation reads W in
-     * place (then there is nothing to pack).
-     */
-    default int packedWeightsLength(int h) { return 0; }
+    /** Writes the {@code rows x cols} W at {@code wOff} into {@code packed} for {@link #recurrentBackward}. */
+    default void packWeights(int rows, int cols, float[] w, int wOff, float[] packed) {}
 
-    /** Writes the h x h W at {@code wOff} into {@code packed} (length {@link #packedWeightsLength}). */
-    default void packWeights(int h, float[] w, int wOff, float[] packed) {}
+    /** Writes W^T of the {@code rows x cols} W at {@code wOff} into {@code packed} for {@link #recurrentForward}. */
+    default void packTransposedWeights(int rows, int cols, float[] w, int wOff, float[] packed) {}
 
     /**
      * Softmax cross-entropy for {@code rows} rows of n logits: returns the summed loss
      * {@code sum_r (logsumexp(z_r) - z_r[target_r])} (stable: max subtracted), accumulated in
      * double, and writes {@code dy_r = softmax(z_r) - onehot(target_r)}. Targets index into
-     * {@code targets} from {@code tOff}, one per row. {@code logits} and {@code dy} may be the
-     * same array region (dy overwrites the logits).
+     * {@code targets} from {@code tOff}, one per row; a negative target marks a row that carries
+     * no loss (an ignored target, PyTorch's ignore_index): its dy is zero. {@code logits} and
+     * {@code dy} may be the same array region (dy overwrites the logits).
      */
     double softmaxCrossEntropy(int rows, int n, float[] logits, int lOff, int[] targets, int tOff,
                                float[] dy, int dyOff);

@@ -84,30 +84,33 @@ public final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void recurrentForward(Activation act, int batch, int h, float[] w, int wOff,
-                                 float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] hOut, int hOutOff) {
+    public void recurrentForward(Activation act, int batch, int rows, int cols, float[] w, int wOff, float[] wtPacked,
+                                 float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] out, int outOff) {
         for (int r = 0; r < batch; r++) {
-            for (int i = 0; i < h; i++) {
+            for (int i = 0; i < rows; i++) {
                 float s = 0f;
-                for (int j = 0; j < h; j++) s += w[wOff + i * h + j] * hPrev[hPrevOff + r * h + j];
-                hOut[hOutOff + r * h + i] = act.apply(pre[preOff + r * h + i] + s);
+                for (int j = 0; j < cols; j++) s += w[wOff + i * cols + j] * hPrev[hPrevOff + r * cols + j];
+                float a = pre[preOff + r * rows + i] + s;
+                out[outOff + r * rows + i] = act == null ? a : act.apply(a);
             }
         }
     }
 
     @Override
-    public void recurrentBackward(Activation act, int batch, int h, float[] w, int wOff,
+    public void recurrentBackward(Activation act, int batch, int rows, int cols, float[] w, int wOff, float[] wPacked,
                                   float[] deltaNext, int deltaNextOff, float[] g, int gOff,
-                                  float[] hCur, int hCurOff, float[] delta, int deltaOff) {
+                                  float[] hCur, int hCurOff, float[] out, int outOff) {
         for (int r = 0; r < batch; r++) {
-            int d = deltaOff + r * h;
-            for (int j = 0; j < h; j++) delta[d + j] = g[gOff + r * h + j];
-            // W^T deltaNext in axpy form: row i of W scaled by deltaNext[i]
-            for (int i = 0; i < h; i++) {
-                float di = deltaNext[deltaNextOff + r * h + i];
-                for (int j = 0; j < h; j++) delta[d + j] += di * w[wOff + i * h + j];
+            int d = outOff + r * cols;
+            for (int j = 0; j < cols; j++) out[d + j] = g[gOff + r * cols + j];
+            // deltaNext W in axpy form: row i of W scaled by deltaNext[i]
+            for (int i = 0; i < rows; i++) {
+                float di = deltaNext[deltaNextOff + r * rows + i];
+                for (int j = 0; j < cols; j++) out[d + j] += di * w[wOff + i * cols + j];
             }
-            for (int j = 0; j < h; j++) delta[d + j] *= act.derivativeFromOutput(hCur[hCurOff + r * h + j]);
+            if (act != null) {
+                for (int j = 0; j < cols; j++) out[d + j] *= act.derivativeFromOutput(hCur[hCurOff + r * cols + j]);
+            }
         }
     }
 
@@ -117,11 +120,15 @@ public final class ScalarKernels implements Kernels {
         double loss = 0;
         for (int r = 0; r < rows; r++) {
             int z = lOff + r * n, d = dyOff + r * n;
+            int target = targets[tOff + r];
+            if (target < 0) {
+                for (int j = 0; j < n; j++) dy[d + j] = 0f;
+                continue;
+            }
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < n; j++) max = Math.max(max, logits[z + j]);
             float sum = 0f;
             for (int j = 0; j < n; j++) sum += (float) Math.exp(logits[z + j] - max);
-            int target = targets[tOff + r];
             float logSum = (float) Math.log(sum);
             loss += (double) logSum + max - logits[z + target];
             float inv = 1f / sum;

@@ -100,49 +100,41 @@ public final class VectorKernels implements Kernels {
         for (; i < m; i++) dotRow(n, k, a, aOff + i * lda, b, bOff, ldb, c, cOff + i * ldc);
     }
 
-    @Override
-    public void recurrentForward(Activation act, int batch, int h, float[] w, int wOff,
-                                 float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] hOut, int hOutOff) {
-        // hOut = pre, then hOut += hPrev W^T (dot-product family: one rounding of pre + dot),
-        // then the activation in place while the rows are still in L1.
-        System.arraycopy(pre, preOff, hOut, hOutOff, batch * h);
-        gemmNT(batch, h, h, hPrev, hPrevOff, h, w, wOff, h, hOut, hOutOff, h);
-        for (int r = 0; r < batch; r++) activateRow(act, h, hOut, hOutOff + r * h);
-    }
-
     /**
-     * The outer-product form of the forward step, for a caller that keeps W^T packed
-     * ({@link #packTransposedWeights}): hOut = pre, then {@code hOut = fma(hPrev[p], W^T[p], hOut)}
+     * Without {@code wtPacked}: the dot-product form, out = pre, then out += hPrev W^T (one
+     * rounding of pre + dot), then the activation in place while the rows are still in L1.
+     *
+     * <p>With it, the outer-product form: out = pre, then {@code out = fma(hPrev[p], W^T[p], out)}
      * for p in order through the packed tiles, then the activation. Measured against the
      * dot-product form in one JVM: 1.2-1.8x at B = 32 and 64, H = 256-1024 (the dot tile streams
-     * W from L3 once per 4 rows of hPrev; the packed panels once per 120 rows). Without
-     * {@code wtPacked}, the dot-product form.
+     * W from L3 once per 4 rows of hPrev; the packed panels once per 120 rows).
      */
     @Override
-    public void recurrentForward(Activation act, int batch, int h, float[] w, int wOff, float[] wtPacked,
-                                 float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] hOut, int hOutOff) {
+    public void recurrentForward(Activation act, int batch, int rows, int cols, float[] w, int wOff, float[] wtPacked,
+                                 float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] out, int outOff) {
+        System.arraycopy(pre, preOff, out, outOff, batch * rows);
         if (wtPacked == null) {
-            recurrentForward(act, batch, h, w, wOff, hPrev, hPrevOff, pre, preOff, hOut, hOutOff);
-            return;
+            gemmNT(batch, rows, cols, hPrev, hPrevOff, cols, w, wOff, cols, out, outOff, rows);
+        } else {
+            // B = W^T, read in place as W (B(p, j) = w[wOff + j*cols + p]) for the columns past the panels
+            outer(batch, rows, cols, hPrev, hPrevOff, 1, cols, w, wOff, 1, cols, wtPacked, out, outOff, rows);
         }
-        System.arraycopy(pre, preOff, hOut, hOutOff, batch * h);
-        // B = W^T, read in place as W (B(p, j) = w[wOff + j*h + p]) for the columns past the panels
-        outer(batch, h, h, hPrev, hPrevOff, 1, h, w, wOff, 1, h, wtPacked, hOut, hOutOff, h);
-        for (int r = 0; r < batch; r++) activateRow(act, h, hOut, hOutOff + r * h);
+        if (act != null) for (int r = 0; r < batch; r++) activateRow(act, rows, out, outOff + r * rows);
     }
 
     /**
-     * W^T in the layout {@link #packWeights} gives W: panel j of W^T (rows j .. j + 2L of W),
-     * step p, at {@code p0 * n2 + j * kb + (p - p0) * 2L}. Row by row of W: each row is read
-     * once, sequentially, and scattered 2L floats apart inside one 2L x KC panel (16 KiB).
+     * W^T in the layout {@link #packWeights} gives a matrix: panel j of W^T (rows j .. j + 2L of
+     * W), step p (a column of W), at {@code p0 * n2 + j * kb + (p - p0) * 2L}. Row by row of W:
+     * each row is read once, sequentially, and scattered 2L floats apart inside one 2L x KC panel
+     * (16 KiB).
      */
     @Override
-    public void packTransposedWeights(int h, float[] w, int wOff, float[] packed) {
-        int n2 = h - h % (2 * L);
-        for (int p0 = 0; p0 < h; p0 += KC) {
-            int kb = Math.min(KC, h - p0);
+    public void packTransposedWeights(int rows, int cols, float[] w, int wOff, float[] packed) {
+        int n2 = rows - rows % (2 * L);
+        for (int p0 = 0; p0 < cols; p0 += KC) {
+            int kb = Math.min(KC, cols - p0);
             for (int j = 0; j < n2; j++) {
-                int src = wOff + j * h + p0;
+                int src = wOff + j * cols + p0;
                 int dst = p0 * n2 + (j - j % (2 * L)) * kb + j % (2 * L);
                 for (int p = 0; p < kb; p++, dst += 2 * L) packed[dst] = w[src + p];
             }
@@ -337,28 +329,23 @@ public final class VectorKernels implements Kernels {
     }
 
     @Override
-    public void recurrentBackward(Activation act, int batch, int h, float[] w, int wOff,
+    public void recurrentBackward(Activation act, int batch, int rows, int cols, float[] w, int wOff, float[] wPacked,
                                   float[] deltaNext, int deltaNextOff, float[] g, int gOff,
-                                  float[] hCur, int hCurOff, float[] delta, int deltaOff) {
-        recurrentBackward(act, batch, h, w, wOff, null, deltaNext, deltaNextOff, g, gOff, hCur, hCurOff, delta, deltaOff);
-    }
-
-    @Override
-    public void recurrentBackward(Activation act, int batch, int h, float[] w, int wOff, float[] wPacked,
-                                  float[] deltaNext, int deltaNextOff, float[] g, int gOff,
-                                  float[] hCur, int hCurOff, float[] delta, int deltaOff) {
-        // delta = g, then delta += deltaNext W (row form of W^T deltaNext), then * act'(h).
-        System.arraycopy(g, gOff, delta, deltaOff, batch * h);
-        outer(batch, h, h, deltaNext, deltaNextOff, 1, h, w, wOff, h, 1, wPacked, delta, deltaOff, h);
-        for (int r = 0; r < batch; r++) derivRow(act, h, hCur, hCurOff + r * h, delta, deltaOff + r * h);
+                                  float[] hCur, int hCurOff, float[] out, int outOff) {
+        // out = g, then out += deltaNext W (row form of W^T deltaNext), then * act'(h).
+        System.arraycopy(g, gOff, out, outOff, batch * cols);
+        outer(batch, cols, rows, deltaNext, deltaNextOff, 1, rows, w, wOff, cols, 1, wPacked, out, outOff, cols);
+        if (act != null) for (int r = 0; r < batch; r++) derivRow(act, cols, hCur, hCurOff + r * cols, out, outOff + r * cols);
     }
 
     /**
-     * W's 2L-wide column panels, in the order {@link #outer} reads them: the h - h % 2L columns
-     * that go through panels, all h rows.
+     * The larger of the two packed layouts of a rows x cols W: W's 2L-wide column panels over
+     * all rows ({@link #packWeights}), or W^T's over all columns ({@link #packTransposedWeights}).
      */
     @Override
-    public int packedWeightsLength(int h) { return h * (h - h % (2 * L)); }
+    public int packedWeightsLength(int rows, int cols) {
+        return Math.max(rows * (cols - cols % (2 * L)), cols * (rows - rows % (2 * L)));
+    }
 
     /**
      * Panels of W as {@link #outer} would pack them on every call: for each block of KC rows
@@ -367,9 +354,9 @@ public final class VectorKernels implements Kernels {
      * of W, page by page); packed once per call it streams.
      */
     @Override
-    public void packWeights(int h, float[] w, int wOff, float[] packed) {
-        int n2 = h - h % (2 * L);
-        for (int p0 = 0; p0 < h; p0 += KC) packPanels(Math.min(KC, h - p0), n2, w, wOff + p0 * h, h, packed, p0 * n2);
+    public void packWeights(int rows, int cols, float[] w, int wOff, float[] packed) {
+        int n2 = cols - cols % (2 * L);
+        for (int p0 = 0; p0 < rows; p0 += KC) packPanels(Math.min(KC, rows - p0), n2, w, wOff + p0 * cols, cols, packed, p0 * n2);
     }
 
     /** Reduction steps per cache block. */
@@ -857,12 +844,17 @@ public final class VectorKernels implements Kernels {
         double loss = 0;
         for (int r = 0; r < rows; r++) {
             int z = lOff + r * n, d = dyOff + r * n;
+            int target = targets[tOff + r];
+            if (target < 0) {
+                // an ignored target: no loss, no gradient
+                java.util.Arrays.fill(dy, d, d + n, 0f);
+                continue;
+            }
             // max: exact whatever the order, so reduceLanes is fine here
             FloatVector mv = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
             for (int j = 0; j < nFull; j += L) mv = mv.max(FloatVector.fromArray(S, logits, z + j));
             if (nFull < n) mv = mv.lanewise(VectorOperators.MAX, FloatVector.fromArray(S, logits, z + nFull, t), t);
             float max = mv.reduceLanes(VectorOperators.MAX);
-            int target = targets[tOff + r];
             float zt = logits[z + target]; // read before dy (which may be the logits) is written
             // exp(z - max) goes straight into dy (each element read before it is written, so
             // dy may alias the logits); the sum in vector lanes, then lane order, then the tail

@@ -1,5 +1,7 @@
 package dev.recur.seq;
 
+import dev.recur.Backprop;
+import dev.recur.Carry;
 import dev.recur.Grads;
 import dev.recur.Params;
 import dev.recur.Rnn;
@@ -10,24 +12,22 @@ import java.util.Arrays;
 
 /**
  * Exact BPTT over a sequence of any length in O(T/S + S) states: the forward pass keeps only
- * the hidden state at every S-th step (the checkpoints); the backward pass walks the segments
- * last to first, recomputes each segment's states from its checkpoint in a training workspace
- * of S steps, and back-propagates through it, carrying dL/dh across the boundary into the
- * segment before. Cost: one extra forward pass (without the output head) over the sequence.
+ * the hidden state at every S-th step (the checkpoints: every layer's state, and the LSTM's cell
+ * state); the backward pass walks the segments last to first, recomputes each segment's states
+ * from its checkpoint in a training workspace of S steps, and back-propagates through it,
+ * carrying the backward recursion (a {@link Carry}) across the boundary into the segment before.
+ * Cost: one extra forward pass (without the output head) over the sequence. Unidirectional
+ * networks only: a reverse direction starts at the end of the sequence and cannot run segment
+ * by segment (the builder refuses one; {@link StoreAllBptt} runs it when it fits in memory).
  *
  * <p><b>Exactness.</b> The recomputed states are bitwise the states a store-all run computes
- * (same kernels, same blocks: S is rounded to whole engine blocks). The gradients are the
- * store-all gradients up to rounding at the T/S segment boundaries: the engine's public
- * backward carries dL/dh_T = W^T delta_{T+1} across a boundary, which it adds to the boundary
- * step's V^T dy before adding W^T delta: {@code g + (W^T d)} where one store-all pass rounds
- * {@code (g + w_0 d_0) + w_1 d_1 + ...}. With {@link Summation#PLAIN} every other addition is the
- * same and in the same order; the difference is a few float ulps of the boundary deltas,
- * damped along the contracting recurrence (the tests bound it at 1e-5 relative to the gradient
- * norm; measured far below). With {@code S >= T} (one segment) the result is bitwise equal.
- * With {@link Summation#COMPENSATED} (the default) the time sums are more accurate than
- * store-all's (see {@link GradAccumulator}).
+ * (same kernels, same blocks: S is rounded to whole engine blocks). With {@link Summation#PLAIN}
+ * the gradients are bitwise the store-all ones for dense inputs: the carry hands delta itself
+ * across each boundary, so every addition happens in the same order as in one pass (class-index
+ * inputs fold dW_ih per call, which rounds differently). With {@link Summation#COMPENSATED} (the
+ * default) the time sums are more accurate than store-all's (see {@link GradAccumulator}).
  *
- * <p><b>Memory.</b> {@link MemoryPlan#checkpoint}: (T/S + 1) checkpoints of B*H floats, one
+ * <p><b>Memory.</b> {@link MemoryPlan#checkpoint}: (T/S + 1) checkpoints of L*B*H floats, one
  * training workspace of S steps, two segment buffers, the gradient master. S defaults to about
  * sqrt(T); with a memory budget that sqrt(T) does not fit, the leanest S is used; or set S. The
  * builder refuses (before allocating) when the plan does not fit the heap or the budget.
@@ -48,14 +48,18 @@ public final class CheckpointedBptt {
     private final long estimate;
 
     private final float[][] checkpoints;
-    private final float[] finalState;
+    /** LSTM: the cell states at the checkpoints; null for the other cells. */
+    private final float[][] cellCheckpoints;
+    private final float[] finalState, finalCell;
+    private final Carry carry;
+    private final Backprop bp = new Backprop();
     private final Workspace train;
     private final Workspace infer;
     private final Segment full;
     private final Segment tail;
     private final Grads segGrads;
     private final GradAccumulator master;
-    private final float[] dhA, dhB, dh0Buf;
+    private final float[] dh0Buf;
 
     private CheckpointedBptt(Builder b, int segment, long estimate) {
         this.rnn = b.rnn;
@@ -70,9 +74,13 @@ public final class CheckpointedBptt {
         this.estimate = estimate;
         long n = (steps + segment - 1) / segment;
         this.segments = (int) n;
-        int bh = batch * shape.hidden();
+        int bh = shape.layers() * batch * shape.hidden();
         this.checkpoints = new float[segments][bh];
+        boolean lstm = shape.cell().hasCellState();
+        this.cellCheckpoints = lstm ? new float[segments][bh] : null;
         this.finalState = new float[bh];
+        this.finalCell = lstm ? new float[bh] : null;
+        this.carry = rnn.carry(batch);
         this.train = rnn.trainingWorkspace(batch, segment);
         this.infer = rnn.inferenceWorkspace(batch);
         this.full = Segment.allocate(b.source, segment);
@@ -80,8 +88,6 @@ public final class CheckpointedBptt {
         this.tail = last == segment ? full : Segment.allocate(b.source, last);
         this.segGrads = Grads.zeros(shape);
         this.master = new GradAccumulator(shape);
-        this.dhA = new float[bh];
-        this.dhB = new float[bh];
         this.dh0Buf = new float[bh];
     }
 
@@ -97,9 +103,9 @@ public final class CheckpointedBptt {
     /** The pre-flight estimate this plan was admitted with, in bytes. */
     public long estimatedBytes() { return estimate; }
 
-    /** The final state h_T of the last run (B*H floats), to carry into a following call. */
+    /** The final states h_T of the last run (L*B*H floats, every layer), to carry into a following call. */
     public float[] finalState(float[] out) {
-        dev.recur.Checks.length("out", out, (long) batch * shape.hidden(), "batch*hidden");
+        dev.recur.Checks.length("out", out, (long) shape.layers() * batch * shape.hidden(), "layers*batch*hidden");
         System.arraycopy(finalState, 0, out, 0, out.length);
         return out;
     }
@@ -112,9 +118,9 @@ public final class CheckpointedBptt {
     /**
      * Forward and exact BPTT over {@code source}, adding dL/dparams into {@code grads}.
      *
-     * @param h0  initial state (B*H), or null for zeros
-     * @param dhT gradient reaching the final state from a later call (B*H), or null for zeros
-     * @param dh0 receives dL/dh_0 (B*H), or null
+     * @param h0  initial states (L*B*H, every layer), or null for zeros
+     * @param dhT gradient reaching the final states from a later call (L*B*H), or null for zeros
+     * @param dh0 receives dL/dh_0 (L*B*H), or null
      */
     public SequenceResult run(Params params, InputSource source, Grads grads, float[] h0, float[] dhT, float[] dh0) {
         if (grads == null || !grads.shape().equals(shape)) {
@@ -142,33 +148,35 @@ public final class CheckpointedBptt {
     private SequenceResult go(Params params, InputSource src, Grads plain, GradAccumulator acc, float[] h0, float[] dhT,
                               float[] dh0) {
         checkSource(src);
-        int bh = batch * shape.hidden();
-        if (h0 != null) dev.recur.Checks.length("h0", h0, bh, "batch*hidden");
-        if (dhT != null) dev.recur.Checks.length("dhT", dhT, bh, "batch*hidden");
-        if (dh0 != null) dev.recur.Checks.length("dh0", dh0, bh, "batch*hidden");
+        int bh = shape.layers() * batch * shape.hidden();
+        if (h0 != null) dev.recur.Checks.length("h0", h0, bh, "layers*batch*hidden");
+        if (dhT != null) dev.recur.Checks.length("dhT", dhT, bh, "layers*batch*hidden");
+        if (dh0 != null) dev.recur.Checks.length("dh0", dh0, bh, "layers*batch*hidden");
 
-        // 1. Forward, keeping the state at the start of every segment.
+        // 1. Forward, keeping every layer's state (and LSTM cell state) at the start of every segment.
         long t0n = System.nanoTime();
         if (h0 != null) System.arraycopy(h0, 0, checkpoints[0], 0, bh);
         else Arrays.fill(checkpoints[0], 0f);
+        if (cellCheckpoints != null) Arrays.fill(cellCheckpoints[0], 0f);
         for (int k = 0; k < segments; k++) {
             Segment seg = k == segments - 1 ? tail : full;
             src.read((long) k * segment, seg);
-            seg.forwardLayer(rnn, params, infer, checkpoints[k]);
-            infer.finalState(k + 1 < segments ? checkpoints[k + 1] : finalState);
+            seg.forwardLayer(rnn, params, infer, checkpoints[k], cellCheckpoints == null ? null : cellCheckpoints[k]);
+            infer.finalState(k + 1 < segments ? checkpoints[k + 1] : finalState, 0);
+            if (cellCheckpoints != null) infer.finalCell(k + 1 < segments ? cellCheckpoints[k + 1] : finalCell, 0);
             progress.progress(ProgressListener.Phase.FORWARD, Math.min(steps, (long) (k + 1) * segment), steps);
         }
         long forwardNanos = System.nanoTime() - t0n;
 
-        // 2. Backward, last segment first: recompute its states, back-propagate, carry dL/dh.
+        // 2. Backward, last segment first: recompute its states, back-propagate, carry the recursion.
         long recompute = 0, backward = 0;
         double loss = 0;
-        float[] carryIn = null, carryOut = dhA;
+        carry.clear();
         for (int k = segments - 1; k >= 0; k--) {
             long a = System.nanoTime();
             Segment seg = k == segments - 1 ? tail : full;
             src.read((long) k * segment, seg);
-            loss += seg.forward(rnn, params, train, checkpoints[k]);
+            loss += seg.forward(rnn, params, train, checkpoints[k], cellCheckpoints == null ? null : cellCheckpoints[k]);
             long b = System.nanoTime();
             Grads target = plain;
             if (acc != null) {
@@ -176,14 +184,13 @@ public final class CheckpointedBptt {
                 target = segGrads;
             }
             // delta itself crosses the boundary (bitwise the store-all additions); dL/dh only at the ends
-            rnn.backward(params, train, target, k == segments - 1 ? dhT : null, k == 0 ? dh0Buf : null,
-                    k == segments - 1 ? null : carryIn, carryOut);
+            bp.clear().carry(carry).finalStateGradient(k == segments - 1 ? dhT : null, 0)
+                    .initialStateGradient(k == 0 ? dh0Buf : null, 0);
+            rnn.backward(params, train, target, bp);
             if (acc != null) acc.add(segGrads);
             long c = System.nanoTime();
             recompute += b - a;
             backward += c - b;
-            carryIn = carryOut;
-            carryOut = carryOut == dhA ? dhB : dhA;
             progress.progress(ProgressListener.Phase.BACKWARD, steps - (long) k * segment, steps);
         }
         if (dh0 != null) System.arraycopy(dh0Buf, 0, dh0, 0, bh);
@@ -214,6 +221,11 @@ public final class CheckpointedBptt {
             if (rnn == null) throw new IllegalArgumentException("rnn is null");
             if (source == null) throw new IllegalArgumentException("source is null");
             Shape s = rnn.shape();
+            if (s.bidirectional()) {
+                throw new IllegalArgumentException("checkpointed BPTT needs a unidirectional network; " + s + " runs a reverse "
+                        + "direction from the end of the sequence, which cannot go segment by segment: use store-all BPTT "
+                        + "(the whole sequence in memory) or a unidirectional network");
+            }
             if (source.inputSize() != s.input() || source.outputSize() != s.output()) {
                 throw new IllegalArgumentException("source has input " + source.inputSize() + " and output " + source.outputSize()
                         + ", expected the engine's " + s);

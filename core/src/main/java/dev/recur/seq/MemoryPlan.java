@@ -2,6 +2,7 @@ package dev.recur.seq;
 
 import dev.recur.Rnn;
 import dev.recur.Shape;
+import dev.recur.Workspace;
 import dev.recur.seq.InputSource.Kind;
 
 /**
@@ -25,27 +26,23 @@ public final class MemoryPlan {
         return Rnn.stepsPerBlock(batch);
     }
 
-    /** Bytes of a training workspace for {@code steps} steps (what Rnn#trainingWorkspace allocates). */
+    /**
+     * Bytes of a training workspace for {@code steps} steps (what Rnn#trainingWorkspace
+     * allocates, with the vector kernels' packed weights for B >= 4).
+     */
     public static long trainingWorkspace(Shape s, int batch, long steps, Kind in) {
-        long bh = (long) batch * s.hidden();
-        long block = Math.min(engineBlock(batch), steps);
-        long floats = (steps + 1) * bh + 2 * block * bh + 2 * bh + steps * batch * s.output();
-        // U^T and V^T copies (I*H, H*O), and dU^T for class inputs
-        floats += (long) s.input() * s.hidden() + (long) s.hidden() * s.output();
-        if (in == Kind.CLASS) floats += (long) s.input() * s.hidden();
-        // W and W^T packed for the vector kernels' recurrence (at most H*H each; not for B < 4)
-        if (batch >= 4) floats += 2L * s.hidden() * s.hidden();
-        return 4 * floats + 256;
+        return Workspace.estimateBytes(s, batch, steps, true, packed(s, batch), in == Kind.CLASS) + 256;
     }
 
-    /** Bytes of an inference workspace (Rnn#inferenceWorkspace). */
+    /** Bytes of an inference workspace (Rnn#inferenceWorkspace, unidirectional). */
     public static long inferenceWorkspace(Shape s, int batch, Kind in) {
-        long bh = (long) batch * s.hidden();
-        long block = engineBlock(batch);
-        long floats = (block + 1) * bh + block * bh + bh + block * batch * s.output();
-        floats += (long) s.input() * s.hidden() + (long) s.hidden() * s.output();
-        if (batch >= 4) floats += (long) s.hidden() * s.hidden();   // W^T packed for the forward
-        return 4 * floats + 256;
+        return Workspace.estimateBytes(s, batch, 1, false, packed(s, batch), false) + 256;
+    }
+
+    /** Packed W_hh the vector kernels keep per layer and direction (an upper bound; none below 4 rows). */
+    private static int packed(Shape s, int batch) {
+        long n = (long) s.gates() * s.hidden() * s.hidden();
+        return batch >= 4 && n < Integer.MAX_VALUE ? (int) n : 0;
     }
 
     /** Store-all BPTT: every state of T steps, every dL/do_t, and the whole sequence in memory. */
@@ -55,7 +52,7 @@ public final class MemoryPlan {
 
     /** Checkpointed BPTT with segment length S: T/S checkpoints, one segment of states, buffers, the master sum. */
     public static long checkpoint(Shape s, int batch, long steps, int segment, Kind in, Kind target) {
-        long bh = (long) batch * s.hidden();
+        long bh = (long) s.layers() * batch * s.hidden() * (s.cell().hasCellState() ? 2 : 1);
         long nseg = (steps + segment - 1) / segment;
         long ckpt = (nseg + 1) * (4 * bh + 16 + 8);
         return ckpt + trainingWorkspace(s, batch, segment, in) + inferenceWorkspace(s, batch, in)
@@ -65,14 +62,14 @@ public final class MemoryPlan {
 
     /** Truncated BPTT(k1, k2): a k1 window with its loss head, a (k2 - k1) look-back, their buffers. */
     public static long truncated(Shape s, int batch, int k1, int k2, Kind in, Kind target) {
-        long bh = (long) batch * s.hidden();
+        long bh = (long) s.layers() * batch * s.hidden() * (s.cell().hasCellState() ? 2 : 1);
         long back = k2 - k1;
         long bytes = trainingWorkspace(s, batch, k1, in) + Segment.bytes(in, target, batch, s.input(), s.output(), k1)
                 + 4L * s.size() + GradAccumulator.bytes(s) + 3 * 4 * bh;
         if (back > 0) {
             // workspace, buffer, the zero dL/dh_t of the look-back, and one shorter buffer at the start
             bytes += trainingWorkspace(s, batch, back, in) + 2 * Segment.bytes(in, target, batch, s.input(), s.output(), back)
-                    + 4 * back * bh;
+                    + 4 * back * batch * s.hidden();
         }
         return bytes;
     }
@@ -87,7 +84,7 @@ public final class MemoryPlan {
      * against one segment's states, outputs and buffers (S times B*(H + O + input width)).
      */
     public static int leanestSegment(Shape s, int batch, long steps, Kind in, Kind target) {
-        double perCkpt = 4.0 * batch * s.hidden() + 24;
+        double perCkpt = 4.0 * s.layers() * batch * s.hidden() * (s.cell().hasCellState() ? 2 : 1) + 24;
         double perStep = (trainingWorkspace(s, batch, 2, in) - trainingWorkspace(s, batch, 1, in))
                 + 2.0 * (Segment.bytes(in, target, batch, s.input(), s.output(), 2) - Segment.bytes(in, target, batch, s.input(), s.output(), 1));
         return align((long) Math.ceil(Math.sqrt(perCkpt * steps / perStep)), steps, batch);

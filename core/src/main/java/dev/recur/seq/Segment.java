@@ -1,5 +1,7 @@
 package dev.recur.seq;
 
+import dev.recur.Batch;
+import dev.recur.Loss;
 import dev.recur.Params;
 import dev.recur.Rnn;
 import dev.recur.Workspace;
@@ -17,6 +19,8 @@ public final class Segment {
     private final int[] xi;
     private final int[] yi;
     private final float[] yf;
+    /** The engine call's arguments over these arrays, made once. */
+    private final Batch call;
 
     private Segment(int steps, int batch, float[] x, int[] xi, int[] yi, float[] yf) {
         this.steps = steps;
@@ -25,6 +29,9 @@ public final class Segment {
         this.xi = xi;
         this.yi = yi;
         this.yf = yf;
+        this.call = new Batch(batch, steps);
+        if (x != null) call.input(x);
+        else call.input(xi);
     }
 
     /** A buffer for {@code steps} steps of {@code source}. */
@@ -62,15 +69,17 @@ public final class Segment {
     /** Float targets ({@code float[steps*B*O]}), or null for class targets. */
     public float[] denseTargets() { return yf; }
 
-    /** Forward with the loss head over this segment; returns the summed loss. */
-    double forward(Rnn rnn, Params p, Workspace ws, float[] h0) {
-        if (x != null) return yi != null ? rnn.forward(p, ws, steps, x, yi, h0) : rnn.forward(p, ws, steps, x, yf, h0);
-        return yi != null ? rnn.forward(p, ws, steps, xi, yi, h0) : rnn.forward(p, ws, steps, xi, yf, h0);
+    /** Forward with the loss head over this segment from states h0 (and LSTM c0; null: zeros); returns the summed loss. */
+    double forward(Rnn rnn, Params p, Workspace ws, float[] h0, float[] c0) {
+        if (yi != null) call.targets(yi).loss(Loss.CROSS_ENTROPY);
+        else call.targets(yf).loss(Loss.SQUARED_ERROR);
+        call.initialState(h0).initialCell(c0);
+        return rnn.forward(p, ws, call);
     }
 
     /** Forward without a loss head (states only). */
-    void forwardLayer(Rnn rnn, Params p, Workspace ws, float[] h0) {
-        if (x != null) rnn.forwardLayer(p, ws, steps, x, h0);
-        else rnn.forwardLayer(p, ws, steps, xi, h0);
+    void forwardLayer(Rnn rnn, Params p, Workspace ws, float[] h0, float[] c0) {
+        call.noTargets().initialState(h0).initialCell(c0);
+        rnn.forward(p, ws, call);
     }
 }

@@ -1,5 +1,6 @@
 package dev.recur.seq;
 
+import dev.recur.Backprop;
 import dev.recur.Grads;
 import dev.recur.Params;
 import dev.recur.Rnn;
@@ -29,7 +30,7 @@ public final class StoreAllBptt {
         int T = (int) source.steps();
         this.ws = rnn.trainingWorkspace(source.batch(), T);
         this.all = Segment.allocate(source, T);
-        this.finalState = new float[source.batch() * rnn.shape().hidden()];
+        this.finalState = new float[rnn.shape().stateBlocks() * source.batch() * rnn.shape().hidden()];
     }
 
     /**
@@ -44,14 +45,23 @@ public final class StoreAllBptt {
         long est = MemoryPlan.storeAll(s, B, T, source.inputKind(), source.targetKind());
         long usable = MemoryPlan.usable(budget);
         long maxArray = Integer.MAX_VALUE - 16;
-        boolean tooLong = (T + 1) * B * s.hidden() > maxArray || T * B * Math.max(s.output(), s.input()) > maxArray;
+        long rows = T * B, H = s.hidden();
+        long widest = Math.max(Math.max((rows + B) * H, rows * Math.max(s.output(), s.input())),
+                Math.max(rows * 4 * H, s.bidirectional() && s.layers() > 1 ? rows * 2 * H : 0));
+        boolean tooLong = widest > maxArray;
         if (est > usable || tooLong) {
+            String why = tooLong ? " (more than one Java array can hold)" : " but only " + MemoryPlan.limitText(budget) + " is available";
+            String more = tooLong ? "" : (s.bidirectional() ? "; give it more memory: " : ", or more memory: ")
+                    + MemoryPlan.moreMemoryHint(est, budget);
+            String head = "store-all BPTT for T = " + T + ", batch = " + B + ", hidden = " + s.hidden() + " needs ~"
+                    + MemoryPlan.human(est) + why;
+            if (s.bidirectional()) {
+                throw new MemoryBudgetException(head + "; a bidirectional network cannot be checkpointed (its reverse "
+                        + "direction starts at the end), so shorten the sequence" + more, est, usable);
+            }
             int seg = MemoryPlan.defaultSegment(T, B);
             long cp = MemoryPlan.checkpoint(s, B, T, seg, source.inputKind(), source.targetKind());
-            String why = tooLong ? " (more than one Java array can hold)" : " but only " + MemoryPlan.limitText(budget) + " is available";
-            String more = tooLong ? "" : ", or more memory: " + MemoryPlan.moreMemoryHint(est, budget);
-            throw new MemoryBudgetException("store-all BPTT for T = " + T + ", batch = " + B + ", hidden = " + s.hidden()
-                    + " needs ~" + MemoryPlan.human(est) + why + "; use --mode checkpoint (exact, needs ~" + MemoryPlan.human(cp)
+            throw new MemoryBudgetException(head + "; use --mode checkpoint (exact, needs ~" + MemoryPlan.human(cp)
                     + " at segment " + seg + ")" + more, est, usable);
         }
         return new StoreAllBptt(rnn, source, est, progress == null ? ProgressListener.NONE : progress);
@@ -59,14 +69,17 @@ public final class StoreAllBptt {
 
     public long estimatedBytes() { return estimate; }
 
-    /** The final state h_T of the last run. */
+    /** The final states h_T of the last run (every layer and direction). */
     public float[] finalState(float[] out) {
-        dev.recur.Checks.length("out", out, finalState.length, "batch*hidden");
+        dev.recur.Checks.length("out", out, finalState.length, "layers*directions*batch*hidden");
         System.arraycopy(finalState, 0, out, 0, out.length);
         return out;
     }
 
-    /** Forward and full BPTT, adding into {@code grads}; h0, dhT, dh0 as in {@link Rnn#backward}. */
+    /**
+     * Forward and full BPTT, adding into {@code grads}; h0, dhT (in) and dh0 (out) are every
+     * layer's and direction's states, {@code L*D*B*H}, or null.
+     */
     public SequenceResult run(Params params, InputSource source, Grads grads, float[] h0, float[] dhT, float[] dh0) {
         if (source == null || source.steps() != shapeOf.steps() || source.batch() != shapeOf.batch()
                 || source.inputKind() != shapeOf.inputKind() || source.targetKind() != shapeOf.targetKind()) {
@@ -75,11 +88,11 @@ public final class StoreAllBptt {
         long T = source.steps();
         long a = System.nanoTime();
         source.read(0, all);
-        double loss = all.forward(rnn, params, ws, h0);
-        ws.finalState(finalState);
+        double loss = all.forward(rnn, params, ws, h0, null);
+        ws.finalState(finalState, 0);
         long b = System.nanoTime();
         progress.progress(ProgressListener.Phase.FORWARD, T, T);
-        rnn.backward(params, ws, grads, dhT, dh0);
+        rnn.backward(params, ws, grads, new Backprop().finalStateGradient(dhT, 0).initialStateGradient(dh0, 0));
         long c = System.nanoTime();
         progress.progress(ProgressListener.Phase.BACKWARD, T, T);
         return new SequenceResult(T, loss, 0, (int) T, b - a, 0, c - b, estimate);

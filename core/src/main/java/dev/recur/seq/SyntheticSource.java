@@ -125,7 +125,7 @@ public final class SyntheticSource implements InputSource {
     }
 
     /**
-     * Seeded parameters ({@link Params#random}) with W rescaled so that its spectral norm
+     * Seeded parameters ({@link Params#random}) with every W_hh rescaled so that its spectral norm
      * ||W||_2 (largest singular value, by power iteration in double) equals {@code norm}. With
      * {@code norm < 1} the recurrence is a contraction for tanh (|tanh'| <= 1): states forget
      * their start and float and double runs stay comparable over any length.
@@ -133,29 +133,34 @@ public final class SyntheticSource implements InputSource {
     public static Params contractingParams(Shape shape, long seed, double norm) {
         if (!(norm > 0) || !Double.isFinite(norm)) throw new IllegalArgumentException("norm = " + norm + ", expected > 0");
         Params p = Params.random(shape, seed);
-        int h = shape.hidden(), w = shape.wOffset();
+        int h = shape.hidden(), rows = shape.gates() * h;
         float[] d = p.data();
-        double s = spectralNorm(d, w, h);
-        if (s > 0) {
-            double f = norm / s;
-            for (int k = 0; k < h * h; k++) d[w + k] = (float) (d[w + k] * f);
+        for (int l = 0; l < shape.layers(); l++) {
+            for (int dir = 0; dir < shape.directions(); dir++) {
+                int w = shape.recurrentWeights(l, dir);
+                double s = spectralNorm(d, w, rows, h);
+                if (s > 0) {
+                    double f = norm / s;
+                    for (int k = 0; k < rows * h; k++) d[w + k] = (float) (d[w + k] * f);
+                }
+            }
         }
         return p;
     }
 
-    /** Largest singular value of the h x h matrix at {@code off}, by power iteration on W^T W. */
-    static double spectralNorm(float[] a, int off, int h) {
-        double[] v = new double[h], u = new double[h];
+    /** Largest singular value of the rows x h matrix at {@code off}, by power iteration on W^T W. */
+    static double spectralNorm(float[] a, int off, int rows, int h) {
+        double[] v = new double[h], u = new double[rows];
         for (int i = 0; i < h; i++) v[i] = 1.0 / Math.sqrt(h) * (1 + 0.01 * i);
         double sigma = 0;
         for (int it = 0; it < 300; it++) {
-            for (int i = 0; i < h; i++) {
+            for (int i = 0; i < rows; i++) {
                 double s = 0;
                 for (int j = 0; j < h; j++) s += a[off + i * h + j] * v[j];
                 u[i] = s;
             }
             for (int j = 0; j < h; j++) v[j] = 0;
-            for (int i = 0; i < h; i++) {
+            for (int i = 0; i < rows; i++) {
                 for (int j = 0; j < h; j++) v[j] += a[off + i * h + j] * u[i];
             }
             double nv = 0;

@@ -1,5 +1,6 @@
 package dev.recur.seq;
 
+import dev.recur.Backprop;
 import dev.recur.Grads;
 import dev.recur.Params;
 import dev.recur.Rnn;
@@ -25,6 +26,9 @@ import dev.recur.Workspace;
  * the look-back [t - k2, t - k1), whose states are recomputed from a saved state (no loss head,
  * caller-gradient mode) and back-propagated. The look-back costs (k2 - k1)/k1 extra forward
  * steps per step.
+ *
+ * <p>States carried between windows are every layer's (and the LSTM's cell states); unidirectional
+ * networks only (a reverse direction has no state to carry forward).
  *
  * <p>A {@link WindowListener} sees each window's gradient on its own (for an optimiser step per
  * window, the usual way to use truncated BPTT online); {@code run} also returns the sum over all
@@ -59,7 +63,11 @@ public final class TruncatedBptt {
     private final float[] zerosBack;
     private final Grads windowGrads;
     private final GradAccumulator master;
+    /** Every layer's state (L*B*H) at the window's end, where the next look-back starts, dL/dh, the final one. */
     private final float[] state, backStart, dh, finalState;
+    /** The same for the LSTM's cell states; null for the other cells. */
+    private final float[] cell, backCell, dc;
+    private final Backprop bp = new Backprop();
 
     private TruncatedBptt(Builder b, long estimate) {
         this.rnn = b.rnn;
@@ -72,19 +80,23 @@ public final class TruncatedBptt {
         this.targetKind = b.source.targetKind();
         this.estimate = estimate;
         this.progress = b.progress;
-        int bh = batch * shape.hidden();
+        int bh = shape.layers() * batch * shape.hidden();
         this.chunkWs = rnn.trainingWorkspace(batch, k1);
         this.chunk = Segment.allocate(b.source, k1);
         int lb = k2 - k1;
         this.backWs = lb > 0 ? rnn.trainingWorkspace(batch, lb) : null;
         this.back = lb > 0 ? Segment.allocate(b.source, lb) : null;
-        this.zerosBack = lb > 0 ? new float[lb * bh] : null;
+        this.zerosBack = lb > 0 ? new float[lb * batch * shape.hidden()] : null;
         this.windowGrads = Grads.zeros(shape);
         this.master = new GradAccumulator(shape);
         this.state = new float[bh];
         this.backStart = new float[bh];
         this.dh = new float[bh];
         this.finalState = new float[bh];
+        boolean lstm = shape.cell().hasCellState();
+        this.cell = lstm ? new float[bh] : null;
+        this.backCell = lstm ? new float[bh] : null;
+        this.dc = lstm ? new float[bh] : null;
     }
 
     public static Builder builder(Rnn rnn, InputSource source, int k1, int k2) { return new Builder(rnn, source, k1, k2); }
@@ -93,9 +105,9 @@ public final class TruncatedBptt {
     public int k2() { return k2; }
     public long estimatedBytes() { return estimate; }
 
-    /** The final state h_T of the last run. */
+    /** The final states h_T of the last run (every layer, L*B*H). */
     public float[] finalState(float[] out) {
-        dev.recur.Checks.length("out", out, finalState.length, "batch*hidden");
+        dev.recur.Checks.length("out", out, finalState.length, "layers*batch*hidden");
         System.arraycopy(finalState, 0, out, 0, out.length);
         return out;
     }
@@ -115,14 +127,16 @@ public final class TruncatedBptt {
     public SequenceResult run(Params params, InputSource src, GradAccumulator acc, float[] h0, WindowListener listener) {
         checkSource(src);
         if (acc == null || !acc.shape().equals(shape)) throw new IllegalArgumentException("acc.shape() does not match " + shape);
-        int bh = batch * shape.hidden();
+        int bh = shape.layers() * batch * shape.hidden();
         if (h0 != null) {
-            dev.recur.Checks.length("h0", h0, bh, "batch*hidden");
+            dev.recur.Checks.length("h0", h0, bh, "layers*batch*hidden");
             System.arraycopy(h0, 0, state, 0, bh);
         } else {
             java.util.Arrays.fill(state, 0f);
         }
+        if (cell != null) java.util.Arrays.fill(cell, 0f);
         System.arraycopy(state, 0, backStart, 0, bh);   // the state at step max(0, t - k2) for the next window
+        if (cell != null) System.arraycopy(cell, 0, backCell, 0, bh);
         long forward = 0, recompute = 0, backward = 0;
         double loss = 0;
         long windows = steps / k1;
@@ -131,37 +145,38 @@ public final class TruncatedBptt {
             long a = System.nanoTime();
             // the window's own steps, from the carried state, with its loss head
             src.read(start, chunk);
-            double wl = chunk.forward(rnn, params, chunkWs, state);
+            double wl = chunk.forward(rnn, params, chunkWs, state, cell);
             long b = System.nanoTime();
             windowGrads.zero();
-            rnn.backward(params, chunkWs, windowGrads, null, dh);
+            rnn.backward(params, chunkWs, windowGrads, bp.clear().initialStateGradient(dh, 0).initialCellGradient(dc, 0));
             long c = System.nanoTime();
             // the look-back [max(0, end - k2), start): recompute its states, back-propagate dL/dh into it
             long lbStart = Math.max(0, end - k2);
             int lb = (int) (start - lbStart);
             long d = c, e = c;
-            Segment lbSeg = null;
             if (lb > 0) {
-                lbSeg = lb == back.steps() ? back : Segment.allocate(src, lb);   // shorter only in the first windows
+                Segment lbSeg = lb == back.steps() ? back : Segment.allocate(src, lb);   // shorter only in the first windows
                 src.read(lbStart, lbSeg);
-                lbSeg.forwardLayer(rnn, params, backWs, backStart);
+                lbSeg.forwardLayer(rnn, params, backWs, backStart, backCell);
                 d = System.nanoTime();
-                float[] zeros = lb == back.steps() ? zerosBack : new float[lb * bh];
-                rnn.backwardLayer(params, backWs, zeros, windowGrads, dh, null, null);
+                float[] zeros = lb == back.steps() ? zerosBack : new float[lb * batch * shape.hidden()];
+                rnn.backward(params, backWs, windowGrads,
+                        bp.clear().outputGradient(zeros, 0).finalStateGradient(dh, 0).finalCellGradient(dc, 0));
                 e = System.nanoTime();
             }
             acc.add(windowGrads);
             if (listener != null) listener.window(end, wl, windowGrads);
             loss += wl;
             // carry: the state at the window's end, and the state where the next look-back starts
-            chunkWs.finalState(state);
+            chunkWs.finalState(state, 0);
+            if (cell != null) chunkWs.finalCell(cell, 0);
             long next = Math.max(0, end + k1 - k2);
             if (next >= start) {
-                float[] hs = chunkWs.hidden();
-                System.arraycopy(hs, chunkWs.hiddenOffset((int) (next - start)), backStart, 0, bh);
+                chunkWs.stateAt((int) (next - start), backStart, 0);
+                if (cell != null) chunkWs.cellAt((int) (next - start), backCell, 0);
             } else if (lb > 0) {
-                float[] hs = backWs.hidden();
-                System.arraycopy(hs, backWs.hiddenOffset((int) (next - lbStart)), backStart, 0, bh);
+                backWs.stateAt((int) (next - lbStart), backStart, 0);
+                if (cell != null) backWs.cellAt((int) (next - lbStart), backCell, 0);
             }
             long f = System.nanoTime();
             forward += b - a;
@@ -229,6 +244,10 @@ public final class TruncatedBptt {
                         + lo + " or " + (lo + k1) + " steps");
             }
             Shape s = rnn.shape();
+            if (s.bidirectional()) {
+                throw new IllegalArgumentException("truncated BPTT needs a unidirectional network; " + s + " runs a reverse "
+                        + "direction from the end of the sequence, which has no state to carry from window to window");
+            }
             if (source.inputSize() != s.input() || source.outputSize() != s.output()) {
                 throw new IllegalArgumentException("source has input " + source.inputSize() + " and output " + source.outputSize()
                         + ", expected the engine's " + s);

@@ -1,6 +1,10 @@
 package dev.recur.gradflow;
 
 import dev.recur.Activation;
+import dev.recur.Backprop;
+import dev.recur.Batch;
+import dev.recur.Loss;
+import dev.recur.reference.ReferenceNetwork;
 import dev.recur.Grads;
 import dev.recur.Params;
 import dev.recur.Rnn;
@@ -60,7 +64,7 @@ class GradientFlowTest {
         Setup s = new Setup(6, 32, 5, 30, 1.5, true, 7);
         Params p = s.params();
         float[] w = p.data();
-        for (int k = 0; k < 32 * 32; k++) assertTrue(w[s.shape().wOffset() + k] >= 0f);
+        for (int k = 0; k < 32 * 32; k++) assertTrue(w[s.shape().recurrentWeights(0, 0) + k] >= 0f);
         GradientFlow.Flow f = run(s, Activation.RELU);
         assertEquals(-1, f.firstNonFiniteStep(), "forward states must stay finite");
         assertTrue(Double.isFinite(f.gradNorm(s.steps())));
@@ -102,31 +106,29 @@ class GradientFlowTest {
 
         Rnn rnn = Rnn.builder(shape).activation(act).kernels(KernelChoice.SCALAR).build();
         Workspace ws = rnn.trainingWorkspace(1, T);
-        rnn.forwardLayer(p, ws, T, x, null);
+        rnn.forward(p, ws, new Batch(1, T).input(x));
         float[] dH = new float[T * H];
         System.arraycopy(f.dLdh(), T * H, dH, (T - 1) * H, H);    // L_T only: dL_T/dh_T on the last row
         Grads g = Grads.zeros(shape);
-        float[] dh0 = rnn.backwardLayer(p, ws, dH, g, null, null, new float[H]);
+        float[] dh0 = new float[H];
+        rnn.backward(p, ws, g, new Backprop().outputGradient(dH, 0).initialStateGradient(dh0, 0));
         // the dh0 of one full backward is the value at lag T
         assertVectorClose(dh0, 0, f.dLdh(), 0, H, 1e-5);
         assertEquals(GradientFlow.norm(dh0, 0, H), f.gradNorm(T), 1e-5 * f.gradNorm(T));
         // the accumulated parameter gradients agree too (U, W, b; V and c come from the head)
         float[] a = g.data(), b = f.grads().data();
-        for (int k = 0; k < shape.vOffset(); k++) assertEquals(a[k], b[k], 1e-5 * (1 + Math.abs(a[k])), "param " + k);
+        for (int k = 0; k < shape.headWeights(); k++) assertEquals(a[k], b[k], 1e-5 * (1 + Math.abs(a[k])), "param " + k);
 
         // every intermediate lag: a full backward over the suffix t+1..T from h_t
-        float[] hs = ws.hidden();
         for (int t = 1; t < T; t += 4) {
             int n = T - t;
-            float[] h0 = new float[H];
-            System.arraycopy(hs, t * H, h0, 0, H);
-            float[] xs = new float[n * shape.input()];
-            System.arraycopy(x, t * shape.input(), xs, 0, xs.length);
+            float[] h0 = ws.stateAt(t, new float[H], 0);
             Workspace w2 = rnn.trainingWorkspace(1, n);
-            rnn.forwardLayer(p, w2, n, xs, h0);
+            rnn.forward(p, w2, new Batch(1, n).input(x, t * shape.input()).initialState(h0));
             float[] d2 = new float[n * H];
             System.arraycopy(f.dLdh(), T * H, d2, (n - 1) * H, H);
-            float[] got = rnn.backwardLayer(p, w2, d2, Grads.zeros(shape), null, null, new float[H]);
+            float[] got = new float[H];
+            rnn.backward(p, w2, Grads.zeros(shape), new Backprop().outputGradient(d2, 0).initialStateGradient(got, 0));
             assertVectorClose(got, 0, f.dLdh(), t * H, H, 1e-5);
         }
     }
@@ -141,75 +143,62 @@ class GradientFlowTest {
         GradientFlow.Flow f = run(s, act);
         Rnn rnn = Rnn.builder(s.shape()).activation(act).kernels(KernelChoice.SCALAR).build();
         Workspace all = rnn.trainingWorkspace(1, T);
-        rnn.forwardLayer(p, all, T, x, null);
-        float[] hPrev = new float[H];
-        System.arraycopy(all.hidden(), (T - 1) * H, hPrev, 0, H);
-        float[] xT = new float[I];
-        System.arraycopy(x, (T - 1) * I, xT, 0, I);
+        rnn.forward(p, all, new Batch(1, T).input(x));
+        float[] hPrev = all.stateAt(T - 1, new float[H], 0);
         Workspace last = rnn.trainingWorkspace(1, 1);
-        double loss = rnn.forward(p, last, 1, xT, new int[] {s.target()}, hPrev);
+        double loss = rnn.forward(p, last, new Batch(1, 1).input(x, (T - 1) * I).targets(new int[] {s.target()})
+                .loss(Loss.CROSS_ENTROPY).initialState(hPrev));
         assertEquals(loss, f.loss(), 1e-5 * (1 + loss));
         Grads g = Grads.zeros(s.shape());
-        float[] dh = rnn.backward(p, last, g, null, new float[H]);
+        float[] dh = new float[H];
+        rnn.backward(p, last, g, new Backprop().initialStateGradient(dh, 0));
         assertVectorClose(dh, 0, f.dLdh(), (T - 1) * H, H, 1e-5);
         // the head's gradients dV, dc
         float[] a = g.data(), b = f.grads().data();
-        for (int k = s.shape().vOffset(); k < s.shape().size(); k++) assertEquals(a[k], b[k], 1e-6, "param " + k);
+        for (int k = s.shape().headWeights(); k < s.shape().size(); k++) assertEquals(a[k], b[k], 1e-6, "param " + k);
     }
 
+    /**
+     * Against the independent double reference: a loss on step T only (the other steps not
+     * scored), dL_T/dh_T = V^T dy_T and dL_T/dh_t = W^T delta_{t+1} from the reference's deltas.
+     */
     @ParameterizedTest
     @CsvSource({"SIGMOID", "TANH", "RELU"})
-    void matchesAnIndependentDoubleReference(Activation act) {
+    void matchesTheDoubleReference(Activation act) {
         Setup s = new Setup(3, 10, 4, 30, 1.4, false, 3);
         Params p = s.params();
-        float[] x = s.inputs();
         int T = s.steps(), H = s.hidden(), I = s.input(), O = s.output();
         Shape sh = s.shape();
-        float[] d = p.data();
-        // forward in double
-        double[][] h = new double[T + 1][H];
-        for (int t = 1; t <= T; t++) {
-            for (int i = 0; i < H; i++) {
-                double a = d[sh.bOffset() + i];
-                for (int j = 0; j < I; j++) a += d[sh.uOffset() + i * I + j] * (double) x[(t - 1) * I + j];
-                for (int j = 0; j < H; j++) a += d[sh.wOffset() + i * H + j] * h[t - 1][j];
-                h[t][i] = switch (act) {
-                    case TANH -> Math.tanh(a);
-                    case SIGMOID -> 1 / (1 + Math.exp(-a));
-                    case RELU -> Math.max(0, a);
-                };
-            }
-        }
-        double[] o = new double[O];
-        for (int r = 0; r < O; r++) {
-            o[r] = d[sh.cOffset() + r];
-            for (int i = 0; i < H; i++) o[r] += d[sh.vOffset() + r * H + i] * h[T][i];
-        }
-        double z = 0;
-        for (double v : o) z += Math.exp(v);
-        double[] dy = new double[O];
-        for (int r = 0; r < O; r++) dy[r] = Math.exp(o[r]) / z;
-        dy[s.target()] -= 1;
-        double[] g = new double[H];
-        for (int i = 0; i < H; i++) for (int r = 0; r < O; r++) g[i] += d[sh.vOffset() + r * H + i] * dy[r];
+        ReferenceNetwork ref = new ReferenceNetwork("rnn", act.id(), I, H, O, 1, false, 1);
+        for (Shape.Block b : sh.blocks()) ref.set(b.name(), p.copyOf(b.name()));
+        ReferenceNetwork.Problem pr = new ReferenceNetwork.Problem();
+        pr.steps = T;
+        pr.batch = 1;
+        pr.x = new double[T][1][I];
+        float[] x = s.inputs();
+        for (int t = 0; t < T; t++) for (int j = 0; j < I; j++) pr.x[t][0][j] = x[t * I + j];
+        pr.loss = "xent";
+        pr.yi = new int[T][1];
+        pr.yi[T - 1][0] = s.target();
+        pr.scored = new boolean[T][1];
+        pr.scored[T - 1][0] = true;
+        ReferenceNetwork.Result r = ref.run(pr);
+        double[] V = ref.params.get("V"), W = ref.params.get("W");
         GradientFlow.Flow f = run(s, act);
-        for (int t = T; t >= 0; t--) {
+        assertEquals(r.loss, f.loss(), 1e-5 * r.loss, "L_T");
+        for (int k = 0; k <= T; k++) {
+            int t = T - k;
+            double[] g = new double[H];
+            if (k == 0) {
+                for (int i = 0; i < H; i++) for (int o = 0; o < O; o++) g[i] += V[o * H + i] * r.dlogits[T - 1][0][o];
+            } else {
+                double[] delta = r.dpre[0][t][0];
+                for (int j = 0; j < H; j++) for (int i = 0; i < H; i++) g[j] += W[i * H + j] * delta[i];
+            }
             double n = 0;
             for (double v : g) n += v * v;
             n = Math.sqrt(n);
-            assertEquals(n, f.gradNorm(T - t), 1e-4 * n + 1e-30, "t = " + t);
-            if (t == 0) break;
-            double[] next = new double[H];
-            for (int i = 0; i < H; i++) {
-                double dd = switch (act) {
-                    case TANH -> 1 - h[t][i] * h[t][i];
-                    case SIGMOID -> h[t][i] * (1 - h[t][i]);
-                    case RELU -> h[t][i] > 0 ? 1 : 0;
-                };
-                double delta = dd * g[i];
-                for (int j = 0; j < H; j++) next[j] += d[sh.wOffset() + i * H + j] * delta;
-            }
-            g = next;
+            assertEquals(n, f.gradNorm(k), 1e-4 * n + 1e-30, "lag " + k);
         }
     }
 
@@ -236,17 +225,16 @@ class GradientFlowTest {
         Params p = s.params();
         Rnn rnn = Rnn.builder(s.shape()).activation(Activation.TANH).kernels(KernelChoice.SCALAR).build();
         Workspace ws = rnn.trainingWorkspace(1, s.steps());
-        rnn.forwardLayer(p, ws, s.steps(), s.inputs(), null);
+        rnn.forward(p, ws, new Batch(1, s.steps()).input(s.inputs()));
         int H = 8;
+        float[] w = p.copyOf("W");
         for (int k = 0; k < s.steps(); k++) {
             int t = s.steps() - k;
             // J^T = W^T diag(1 - h_t^2), built explicitly (H x H), then its norm
             double[] jt = new double[H * H];
+            float[] ht = ws.stateAt(t, new float[H], 0);
             for (int r = 0; r < H; r++) {
-                for (int c = 0; c < H; c++) {
-                    float hc = ws.hidden()[ws.hiddenOffset(t) + c];
-                    jt[r * H + c] = p.w(c, r) * (1.0 - (double) hc * hc);
-                }
+                for (int c = 0; c < H; c++) jt[r * H + c] = w[c * H + r] * (1.0 - (double) ht[c] * ht[c]);
             }
             assertEquals(Spectral.norm(H, H, jt), f.factorNorm()[k], 1e-6);
             // and the norm really is max ||J^T v|| over unit v: no unit basis vector exceeds it

@@ -50,7 +50,7 @@ class SpectralTest {
         double lo = 0, hi = 0;
         for (int it = 0; it < 300; it++) {
             double[] wv = new double[H];
-            for (int i = 0; i < H; i++) for (int j = 0; j < H; j++) wv[i] += p.w(i, j) * v[j];
+            for (int i = 0; i < H; i++) for (int j = 0; j < H; j++) wv[i] += p.get("W", i, j) * v[j];
             lo = Double.POSITIVE_INFINITY; hi = 0;
             double n = 0;
             for (int i = 0; i < H; i++) {
@@ -66,7 +66,7 @@ class SpectralTest {
         assertEquals(1.5, hi, 1e-3);
         // random signs: the estimator agrees with itself on the scaled matrix
         Setup r = new Setup(3, 40, 2, 5, 0.8, false, 4);
-        assertEquals(0.8, Spectral.radius(40, r.params().data(), r.shape().wOffset()), 5e-3);
+        assertEquals(0.8, Spectral.radius(40, r.params().data(), r.shape().recurrentWeights(0, 0)), 5e-3);
         assertThrows(IllegalArgumentException.class, () -> Spectral.radius(2, nn(), 0, 1));
     }
 

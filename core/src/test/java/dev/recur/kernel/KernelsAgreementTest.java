@@ -375,11 +375,11 @@ class KernelsAgreementTest {
                     boolean packed = form % 2 == 1;
                     float[] wt = null;
                     if (packed) {
-                        wt = new float[kk.packedWeightsLength(h)];
-                        kk.packTransposedWeights(h, w.data, w.off, wt);
+                        wt = new float[kk.packedWeightsLength(h, h)];
+                        kk.packTransposedWeights(h, h, w.data, w.off, wt);
                     }
                     Mat out = out0.copy();
-                    kk.recurrentForward(act, batch, h, w.data, w.off, wt, hp.data, hp.off, pre.data, pre.off, out.data, out.off);
+                    kk.recurrentForward(act, batch, h, h, w.data, w.off, wt, hp.data, hp.off, pre.data, pre.off, out.data, out.off);
                     for (int r = 0; r < batch; r++) {
                         for (int i = 0; i < h; i++) {
                             double v = out.get(r, i);
@@ -428,7 +428,7 @@ class KernelsAgreementTest {
                 }
                 for (Kernels kk : BOTH) {
                     Mat d = d0.copy();
-                    kk.recurrentBackward(act, batch, h, w.data, w.off, dn.data, dn.off, gIn.data, gIn.off,
+                    kk.recurrentBackward(act, batch, h, h, w.data, w.off, null, dn.data, dn.off, gIn.data, gIn.off,
                             hc.data, hc.off, d.data, d.off);
                     check("recurrentBackward " + act + " " + dims(kk, batch, h, h), d, d0, ref, abs, h + 1, 2);
                 }
@@ -450,12 +450,12 @@ class KernelsAgreementTest {
                 Mat w = new Mat(h, h).dense(), dn = new Mat(batch, h).dense(), gIn = new Mat(batch, h).dense();
                 Mat hc = new Mat(batch, h).dense(), d0 = new Mat(batch, h).dense();
                 for (Kernels kk : BOTH) {
-                    float[] packed = new float[kk.packedWeightsLength(h)];
-                    kk.packWeights(h, w.data, w.off, packed);
+                    float[] packed = new float[kk.packedWeightsLength(h, h)];
+                    kk.packWeights(h, h, w.data, w.off, packed);
                     Mat plain = d0.copy(), viaPacked = d0.copy();
-                    kk.recurrentBackward(Activation.TANH, batch, h, w.data, w.off, dn.data, dn.off, gIn.data, gIn.off,
+                    kk.recurrentBackward(Activation.TANH, batch, h, h, w.data, w.off, null, dn.data, dn.off, gIn.data, gIn.off,
                             hc.data, hc.off, plain.data, plain.off);
-                    kk.recurrentBackward(Activation.TANH, batch, h, w.data, w.off, packed, dn.data, dn.off, gIn.data,
+                    kk.recurrentBackward(Activation.TANH, batch, h, h, w.data, w.off, packed, dn.data, dn.off, gIn.data,
                             gIn.off, hc.data, hc.off, viaPacked.data, viaPacked.off);
                     assertArrayEquals(plain.data, viaPacked.data, kk.name() + " packed W, h=" + h + " batch=" + batch);
                     assertFalse(Arrays.equals(plain.data, d0.data), "the step changed nothing");
@@ -466,13 +466,13 @@ class KernelsAgreementTest {
         int h = 4 * lanes, batch = 6;
         Mat w = new Mat(h, h).dense(), dn = new Mat(batch, h).dense(), gIn = new Mat(batch, h).dense();
         Mat hc = new Mat(batch, h).dense(), d0 = new Mat(batch, h).dense();
-        float[] packed = new float[VEC.packedWeightsLength(h)];
-        VEC.packWeights(h, w.data, w.off, packed);
+        float[] packed = new float[VEC.packedWeightsLength(h, h)];
+        VEC.packWeights(h, h, w.data, w.off, packed);
         Mat before = d0.copy(), after = d0.copy();
-        VEC.recurrentBackward(Activation.TANH, batch, h, w.data, w.off, packed, dn.data, dn.off, gIn.data, gIn.off,
+        VEC.recurrentBackward(Activation.TANH, batch, h, h, w.data, w.off, packed, dn.data, dn.off, gIn.data, gIn.off,
                 hc.data, hc.off, before.data, before.off);
         w.data[w.off] += 1f;   // W(0, 0): a panel column, not an edge column read in place
-        VEC.recurrentBackward(Activation.TANH, batch, h, w.data, w.off, packed, dn.data, dn.off, gIn.data, gIn.off,
+        VEC.recurrentBackward(Activation.TANH, batch, h, h, w.data, w.off, packed, dn.data, dn.off, gIn.data, gIn.off,
                 hc.data, hc.off, after.data, after.off);
         assertArrayEquals(before.data, after.data, "the stale packed copy is read, not W");
     }
@@ -507,7 +507,7 @@ class KernelsAgreementTest {
         pre[5] = 0.625f;
         pre[6] = Math.nextDown(0.625f);
         for (Kernels kk : BOTH) {
-            kk.recurrentForward(act, batch, h, w, 0, hp, 0, pre, 0, out, 0);
+            kk.recurrentForward(act, batch, h, h, w, 0, null, hp, 0, pre, 0, out, 0);
             for (int i = 0; i < pre.length; i++) {
                 double ref = act(act, pre[i]);
                 double tol = 4 * Math.ulp((float) ref) + (act == Activation.RELU ? 0 : U);
@@ -520,8 +520,8 @@ class KernelsAgreementTest {
         float[] big = {-1000f, 1000f, Float.NaN};
         float[] p = new float[8 * big.length], o = new float[p.length];
         for (int i = 0; i < p.length; i++) p[i] = big[i % big.length];
-        VEC.recurrentForward(act, p.length, 1, new float[1], 0, new float[p.length], 0, p, 0, o, 0);
-        VEC.recurrentForward(act, 1, p.length, new float[p.length * p.length], 0, new float[p.length], 0, p, 0, o, 0);
+        VEC.recurrentForward(act, p.length, 1, 1, new float[1], 0, null, new float[p.length], 0, p, 0, o, 0);
+        VEC.recurrentForward(act, 1, p.length, p.length, new float[p.length * p.length], 0, null, new float[p.length], 0, p, 0, o, 0);
         for (int i = 0; i < p.length; i++) {
             float want = act.apply(p[i]);
             if (Float.isNaN(want) || Float.isNaN(o[i])) {
@@ -586,9 +586,9 @@ class KernelsAgreementTest {
             }
             for (Kernels kk : BOTH) {
                 float[] fused = new float[h];
-                kk.recurrentForward(act, 1, h, w, 0, hp, 0, pre, 0, fused, 0);
+                kk.recurrentForward(act, 1, h, h, w, 0, null, hp, 0, pre, 0, fused, 0);
                 float[] dFused = new float[h];
-                kk.recurrentBackward(act, 1, h, w, 0, hp, 0, g, 0, fused, 0, dFused, 0);
+                kk.recurrentBackward(act, 1, h, h, w, 0, null, hp, 0, g, 0, fused, 0, dFused, 0);
                 for (int s : new int[] {1, 5, h / 2, h - 1}) {
                     float[] y = pre.clone();
                     kk.gemv(s, h, w, 0, h, hp, 0, y, 0);
@@ -741,15 +741,15 @@ class KernelsAgreementTest {
                 Mat out0 = new Mat(batch, h).dense();
                 for (Kernels kk : BOTH) {
                     for (int s = 1; s < batch; s++) {
-                        assertSplit("recurrentForward " + act, out0, s, (c, r0, rows) -> kk.recurrentForward(act, rows, h,
-                                w.data, w.off, hp.data, hp.off + r0 * h, pre.data, pre.off + r0 * h, c.data, c.off + r0 * h));
-                        float[] wt = new float[kk.packedWeightsLength(h)];
-                        kk.packTransposedWeights(h, w.data, w.off, wt);
+                        assertSplit("recurrentForward " + act, out0, s, (c, r0, rows) -> kk.recurrentForward(act, rows, h, h,
+                                w.data, w.off, null, hp.data, hp.off + r0 * h, pre.data, pre.off + r0 * h, c.data, c.off + r0 * h));
+                        float[] wt = new float[kk.packedWeightsLength(h, h)];
+                        kk.packTransposedWeights(h, h, w.data, w.off, wt);
                         assertSplit("recurrentForward packed W^T " + act, out0, s, (c, r0, rows) -> kk.recurrentForward(act,
-                                rows, h, w.data, w.off, wt, hp.data, hp.off + r0 * h, pre.data, pre.off + r0 * h, c.data,
+                                rows, h, h, w.data, w.off, wt, hp.data, hp.off + r0 * h, pre.data, pre.off + r0 * h, c.data,
                                 c.off + r0 * h));
-                        assertSplit("recurrentBackward " + act, out0, s, (c, r0, rows) -> kk.recurrentBackward(act, rows, h,
-                                w.data, w.off, hp.data, hp.off + r0 * h, pre.data, pre.off + r0 * h, hp.data, hp.off + r0 * h,
+                        assertSplit("recurrentBackward " + act, out0, s, (c, r0, rows) -> kk.recurrentBackward(act, rows, h, h,
+                                w.data, w.off, null, hp.data, hp.off + r0 * h, pre.data, pre.off + r0 * h, hp.data, hp.off + r0 * h,
                                 c.data, c.off + r0 * h));
                     }
                 }

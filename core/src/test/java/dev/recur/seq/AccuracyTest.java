@@ -1,7 +1,6 @@
 package dev.recur.seq;
 
 import dev.recur.Grads;
-import dev.recur.ParameterArray.Block;
 import dev.recur.Params;
 import dev.recur.Rnn;
 import dev.recur.Shape;
@@ -34,22 +33,22 @@ class AccuracyTest {
         Params p = SyntheticSource.contractingParams(shape, 17, 0.9);
         SyntheticSource src = new SyntheticSource(T, 1, 4, 4, Kind.DENSE, Kind.DENSE, 5, 3f);
 
-        RefRnn.Out ref = Fixtures.reference(p, src, T, T);
+        Fixtures.Out ref = Fixtures.reference(p, src, T, T);
         Fixtures.StoreAll naive = Fixtures.storeAll(rnn, p, src, null, null);
         Grads recur = Grads.zeros(shape);
         CheckpointedBptt cp = CheckpointedBptt.builder(rnn, src).build();
         cp.run(p, src, recur);
 
-        int w = shape.wOffset(), n = shape.hidden() * shape.hidden();
-        double naiveW = RefRnn.relErr(naive.grads().data(), ref.grad(), w, n);
-        double recurW = RefRnn.relErr(recur.data(), ref.grad(), w, n);
-        double naiveAll = RefRnn.relErr(naive.grads().data(), ref.grad());
-        double recurAll = RefRnn.relErr(recur.data(), ref.grad());
+        int w = shape.recurrentWeights(0, 0), n = shape.hidden() * shape.hidden();
+        double naiveW = Fixtures.relErr(naive.grads().data(), ref.grad(), w, n);
+        double recurW = Fixtures.relErr(recur.data(), ref.grad(), w, n);
+        double naiveAll = Fixtures.relErr(naive.grads().data(), ref.grad());
+        double recurAll = Fixtures.relErr(recur.data(), ref.grad());
         System.out.printf("ACCURACY T=%d H=%d ||W||=0.9 dW rel err vs double: naive float sum %.3e, recur (checkpoint S=%d, "
                 + "compensated) %.3e; all gradients: naive %.3e, recur %.3e%n", T, shape.hidden(), naiveW, cp.segment(), recurW,
                 naiveAll, recurAll);
-        for (Block b : Block.values()) {
-            double e = RefRnn.relErr(recur.data(), ref.grad(), b.offset(shape), b.length(shape));
+        for (Shape.Block b : shape.blocks()) {
+            double e = Fixtures.relErr(recur.data(), ref.grad(), b.offset(), b.length());
             assertTrue(e < 2e-6, b + ": recur rel err " + e);
         }
         assertTrue(recurW < 2e-6, "recur dW rel err " + recurW);

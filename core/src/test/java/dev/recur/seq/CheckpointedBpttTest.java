@@ -54,8 +54,8 @@ class CheckpointedBpttTest {
         assertEquals(ref.loss(), r.loss(), 1e-12 * Math.abs(ref.loss()), "loss");
         assertArrayEquals(ref.hT(), cp.finalState(new float[B * 13]), "final state must be bitwise equal");
         assertEquals(cp.segment() % MemoryPlan.engineBlock(B) == 0 || cp.segment() == T, true, "segment aligned to engine blocks");
-        double gd = RefRnn.relDiff(g.data(), ref.grads().data());
-        double hd = RefRnn.relDiff(dh0, ref.dh0());
+        double gd = Fixtures.relDiff(g.data(), ref.grads().data());
+        double hd = Fixtures.relDiff(dh0, ref.dh0());
         System.out.printf("checkpoint vs store-all T=%d S=%d B=%d segments=%d: grad rel diff %.2e, dh0 rel diff %.2e%n",
                 T, cp.segment(), B, cp.checkpoints(), gd, hd);
         if (in == Kind.DENSE || cp.checkpoints() == 1) {
@@ -65,7 +65,7 @@ class CheckpointedBpttTest {
         } else {
             // class inputs: the engine sums dU^T per call and folds it into dU at the end of each
             // call, so dU alone is summed in another order; every other block is bitwise equal
-            int u = shape.uOffset(), nu = shape.hidden() * shape.input();
+            int nu = shape.block("U").length();
             assertArrayEquals(java.util.Arrays.copyOfRange(ref.grads().data(), nu, shape.size()),
                     java.util.Arrays.copyOfRange(g.data(), nu, shape.size()), "W, b, V, c bitwise equal");
             assertArrayEquals(ref.dh0(), dh0, "dh0 bitwise equal");
@@ -77,7 +77,39 @@ class CheckpointedBpttTest {
         CheckpointedBptt cc = CheckpointedBptt.builder(rnn, src).segment(segment > 0 ? segment : 64).build();
         Grads gc = Grads.zeros(shape);
         cc.run(p, src, gc, h0, dhT, null);
-        assertTrue(RefRnn.relDiff(gc.data(), ref.grads().data()) <= 1e-5);
+        assertTrue(Fixtures.relDiff(gc.data(), ref.grads().data()) <= 1e-5);
+    }
+
+    /**
+     * A stack of unidirectional layers: a checkpoint holds every layer's state, and the result is
+     * bitwise store-all's (dense inputs); a bidirectional network is refused with the reason.
+     */
+    @Test
+    void stacksCheckpointEveryLayer() {
+        Shape shape = Shape.network(4, 9, 3, 3, false, dev.recur.Cell.ELMAN);
+        Rnn rnn = Fixtures.scalarRnn(shape);
+        Params p = SyntheticSource.contractingParams(shape, 5, 0.9);
+        int T = 700, B = 2;
+        InputSource src = Fixtures.randomSource(T, B, 4, 3, Kind.DENSE, Kind.CLASS, 12);
+        float[] h0 = new float[3 * B * 9], dhT = new float[3 * B * 9];
+        for (int k = 0; k < h0.length; k++) {
+            h0[k] = 0.02f * (k % 5) - 0.04f;
+            dhT[k] = 0.1f * ((k % 3) - 1);
+        }
+        Fixtures.StoreAll ref = Fixtures.storeAll(rnn, p, src, h0, dhT);
+        CheckpointedBptt cp = CheckpointedBptt.builder(rnn, src).summation(Summation.PLAIN).segment(128).build();
+        assertTrue(cp.checkpoints() > 1);
+        Grads g = Grads.zeros(shape);
+        float[] dh0 = new float[h0.length];
+        SequenceResult r = cp.run(p, src, g, h0, dhT, dh0);
+        assertEquals(ref.loss(), r.loss(), 1e-12 * ref.loss());
+        assertArrayEquals(ref.hT(), cp.finalState(new float[h0.length]), "every layer's final state, bitwise");
+        assertArrayEquals(ref.grads().data(), g.data(), "bitwise store-all");
+        assertArrayEquals(ref.dh0(), dh0, "every layer's dL/dh0, bitwise");
+        Shape bi = Shape.network(4, 9, 3, 2, true, dev.recur.Cell.ELMAN);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> CheckpointedBptt.builder(Fixtures.scalarRnn(bi), src).build());
+        assertTrue(e.getMessage().contains("unidirectional") && e.getMessage().contains("store-all"), e.getMessage());
     }
 
     @Test
@@ -86,12 +118,12 @@ class CheckpointedBpttTest {
         Rnn rnn = Fixtures.scalarRnn(shape);
         Params p = SyntheticSource.contractingParams(shape, 3, 0.9);
         InputSource src = Fixtures.randomSource(5000, 2, 4, 5, Kind.DENSE, Kind.CLASS, 5);
-        RefRnn.Out ref = Fixtures.reference(p, src, 5000, 5000);
+        Fixtures.Out ref = Fixtures.reference(p, src, 5000, 5000);
         Grads g = Grads.zeros(shape);
         SequenceResult r = CheckpointedBptt.builder(rnn, src).build().run(p, src, g);
         assertEquals(ref.loss(), r.loss(), 1e-5 * ref.loss());
-        for (var blk : dev.recur.ParameterArray.Block.values()) {
-            double e = RefRnn.relErr(g.data(), ref.grad(), blk.offset(shape), blk.length(shape));
+        for (Shape.Block blk : shape.blocks()) {
+            double e = Fixtures.relErr(g.data(), ref.grad(), blk.offset(), blk.length());
             assertTrue(e < 1e-4, blk + " rel err " + e);
         }
     }
@@ -122,7 +154,7 @@ class CheckpointedBpttTest {
         acc.foldInto(g);
         Grads one = Grads.zeros(shape);
         CheckpointedBptt.builder(rnn, whole).build().run(p, whole, one);
-        assertTrue(RefRnn.relDiff(g.data(), one.data()) < 1e-6);
+        assertTrue(Fixtures.relDiff(g.data(), one.data()) < 1e-6);
     }
 
     @Test

@@ -49,7 +49,7 @@ public final class LongSequenceMeasure {
                 rec[r] = b.recomputeShare();
                 System.out.printf(Locale.ROOT, "rep %d: store-all %.3f us/step, checkpoint %.3f us/step (S=%d, %d checkpoints, "
                                 + "recompute %.1f%% of its time), ratio %.3f, grad rel diff %.2e%n", r, tsa[r], tcp[r], cp.segment(),
-                        cp.checkpoints(), 100 * rec[r], tcp[r] / tsa[r], RefRnn.relDiff(g2.data(), g1.data()));
+                        cp.checkpoints(), 100 * rec[r], tcp[r] / tsa[r], Fixtures.relDiff(g2.data(), g1.data()));
                 System.out.printf(Locale.ROOT, "   store-all fwd %.2f s bwd %.2f s | checkpoint fwd %.2f s recompute %.2f s bwd %.2f s%n",
                         a.forwardNanos() * 1e-9, a.backwardNanos() * 1e-9, b.forwardNanos() * 1e-9, b.recomputeNanos() * 1e-9,
                         b.backwardNanos() * 1e-9);
@@ -67,9 +67,9 @@ public final class LongSequenceMeasure {
         Params p = SyntheticSource.contractingParams(shape, 1, 0.9);
         SyntheticSource src = new SyntheticSource(T, 1, 16, 16, Kind.DENSE, Kind.CLASS, 2, 0f);
         long t0 = System.nanoTime();
-        RefRnn.Out ref = Fixtures.reference(p, src, T, T);
+        Fixtures.Out ref = Fixtures.reference(p, src, T, T);
         System.out.printf(Locale.ROOT, "double reference: %.1f s%n", (System.nanoTime() - t0) * 1e-9);
-        int w = shape.wOffset(), n = H * H;
+        int w = shape.recurrentWeights(0, 0), n = H * H;
         for (String k : kernels) {
             try (Rnn rnn = Rnn.builder(shape).kernels(KernelChoice.parse(k)).build()) {
                 Grads naive = Grads.zeros(shape);
@@ -79,9 +79,9 @@ public final class LongSequenceMeasure {
                 cp.run(p, src, recur);
                 System.out.printf(Locale.ROOT, "ACCURACY T=%d H=%d kernels=%s ||W||=0.9 class targets: dW rel err vs double: "
                                 + "store-all float sum %.3e, recur checkpoint S=%d compensated %.3e; all params: %.3e vs %.3e%n",
-                        T, H, rnn.kernels().name(), RefRnn.relErr(naive.data(), ref.grad(), w, n), cp.segment(),
-                        RefRnn.relErr(recur.data(), ref.grad(), w, n), RefRnn.relErr(naive.data(), ref.grad()),
-                        RefRnn.relErr(recur.data(), ref.grad()));
+                        T, H, rnn.kernels().name(), Fixtures.relErr(naive.data(), ref.grad(), w, n), cp.segment(),
+                        Fixtures.relErr(recur.data(), ref.grad(), w, n), Fixtures.relErr(naive.data(), ref.grad()),
+                        Fixtures.relErr(recur.data(), ref.grad()));
             }
         }
     }

@@ -1,6 +1,8 @@
 package dev.recur.seq;
 
+import dev.recur.Batch;
 import dev.recur.Grads;
+import dev.recur.Loss;
 import dev.recur.Params;
 import dev.recur.Rnn;
 import dev.recur.Shape;
@@ -38,13 +40,13 @@ class TruncatedBpttTest {
         double[] sum = new double[shape.size()];
         double loss = 0;
         for (int c = 0; c < T / K; c++) {
-            int[] x = java.util.Arrays.copyOfRange(all.classInputs(), c * K * B, (c + 1) * K * B);
-            float[] y = java.util.Arrays.copyOfRange(all.denseTargets(), c * K * B * 3, (c + 1) * K * B * 3);
-            loss += rnn.forward(p, ws, K, x, y, h);
+            Batch chunk = new Batch(B, K).input(all.classInputs(), c * K * B).targets(all.denseTargets(), c * K * B * 3)
+                    .loss(Loss.SQUARED_ERROR).initialState(h);
+            loss += rnn.forward(p, ws, chunk);
             Grads gc = Grads.zeros(shape);
-            rnn.backward(p, ws, gc, null, null);
+            rnn.backward(p, ws, gc);
             for (int k = 0; k < sum.length; k++) sum[k] += gc.data()[k];
-            ws.finalState(h);
+            h = ws.finalState();
         }
         Grads g = Grads.zeros(shape);
         TruncatedBptt tb = TruncatedBptt.builder(rnn, src, K, K).build();
@@ -59,7 +61,7 @@ class TruncatedBpttTest {
     @CsvSource({"5, 13, 60, 2, DENSE, CLASS", "7, 7, 63, 1, CLASS, DENSE", "4, 10, 200, 3, DENSE, DENSE", "1, 3, 30, 1, DENSE, CLASS"})
     void matchesWilliamsPengReference(int k1, int k2, int T, int B, Kind in, Kind tg) {
         InputSource src = Fixtures.randomSource(T, B, 4, 3, in, tg, 3);
-        RefRnn.Out ref = Fixtures.reference(p, src, k1, k2);
+        Fixtures.Out ref = Fixtures.reference(p, src, k1, k2);
         Grads g = Grads.zeros(shape);
         int[] windows = {0};
         Grads sum = Grads.zeros(shape);
@@ -71,13 +73,13 @@ class TruncatedBpttTest {
         });
         assertEquals(T / k1, windows[0]);
         assertEquals(ref.loss(), r.loss(), 1e-5 * ref.loss());
-        double e = RefRnn.relErr(g.data(), ref.grad());
+        double e = Fixtures.relErr(g.data(), ref.grad());
         assertTrue(e < 1e-5, "rel err vs reference " + e);
-        assertTrue(RefRnn.relDiff(sum.data(), g.data()) < 1e-6, "listener windows sum to the total");
+        assertTrue(Fixtures.relDiff(sum.data(), g.data()) < 1e-6, "listener windows sum to the total");
         // and it differs from full BPTT when k2 < T (the truncation is real)
         if (k2 < T) {
-            RefRnn.Out full = Fixtures.reference(p, src, T, T);
-            double vsFull = RefRnn.relErr(g.data(), full.grad());
+            Fixtures.Out full = Fixtures.reference(p, src, T, T);
+            double vsFull = Fixtures.relErr(g.data(), full.grad());
             System.out.printf("TBPTT(%d,%d) T=%d: rel err vs TBPTT reference %.2e, vs full BPTT %.2e%n", k1, k2, T, e, vsFull);
             assertTrue(vsFull > 10 * e, "truncated differs from full BPTT: " + vsFull);
         }
