@@ -47,7 +47,15 @@ class KillTest {
             if (Files.exists(model)) cmd.add("--resume");
             Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectError(dir.resolve("err" + round + ".txt").toFile()).start();
-            long waitMs = 2500 + rnd.nextInt(3500); // JVM start-up and the first validation take 1-3 s
+            // kill at a random moment after this process's first save: counting from its start
+            // instead made the test flaky on a loaded machine, where JVM start-up alone took longer
+            long before = Files.exists(model) ? Files.getLastModifiedTime(model).toMillis() : -1;
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (p.isAlive() && System.nanoTime() < deadline
+                    && (!Files.exists(model) || Files.getLastModifiedTime(model).toMillis() == before)) {
+                Thread.sleep(20);
+            }
+            long waitMs = 50 + rnd.nextInt(1500);
             if (!p.waitFor(waitMs, TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly(); // SIGKILL: no shutdown hook runs
                 killed++;
