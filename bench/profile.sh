@@ -77,7 +77,7 @@ foreign_load() {
     split(a, x); split(b, y); t = 0; idle = 0
     for (i = 2; i <= 9; i++) t += y[i] - x[i]
     idle = (y[5] - x[5]) + (y[6] - x[6])
-    printf "%.2f", t > 0 ? (t - idle) * n / t : 0 }'
+    printf "%.2f", (t > 0 ? (t - idle) * n / t : 0) }'
 }
 
 wait_quiet() {
