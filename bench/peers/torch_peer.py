@@ -392,6 +392,9 @@ def main():
     v = versions(torch)
     if v["torch_threads"] != args.threads:
         raise RuntimeError(f"torch runs {v['torch_threads']} threads, {args.threads} requested")
+    short = {k: v.get(k) for k in ("torch", "debian_python3_torch", "openblas", "openblas_core", "python")}
+    for r in results:  # each result stands alone too; the file's "versions" has the detail
+        r["versions"] = short
     doc_out = dict(peer="pytorch", format=1, threads=args.threads, versions=v, env=environment(),
                    machine=platform.machine(), results=results)
     text = json.dumps(doc_out, indent=1)
