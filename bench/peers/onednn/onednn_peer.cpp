@@ -242,8 +242,8 @@ struct Layer {
         memory::desc wl_any({1, D, in, G, H}, dt::f32, tag::any), wi_any({1, D, H, G, H}, dt::f32, tag::any);
         memory::desc b_md({1, D, GB, H}, dt::f32, tag::ldgo);
         // h0 = 0 as an explicit all-zero src_iter: with a zero memory descriptor (the documented way
-        // to say h0 = 0) oneDNN 2.6.3's backward returns diff_weights_iter summed against h_t instead
-        // of h_{t-1}. The check mode would catch it.
+        // to say h0 = 0) oneDNN 2.6.3 returns a wrong diff_weights_iter for every cell, and here
+        // wrong Elman and GRU results altogether (README.md). The check mode catches it.
         memory::desc it_md({1, D, B, H}, dt::f32, tag::ldnc), none;
         memory::desc itc_md = c == Cell::Lstm ? it_md : none;
         rnn_direction dir = D == 2 ? rnn_direction::bidirectional_concat : rnn_direction::unidirectional_left2right;
