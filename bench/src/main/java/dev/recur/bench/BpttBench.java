@@ -51,7 +51,7 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 2)
 public class BpttBench {
 
-    /** Index into ../shared/peers/CONFIGS.md. */
+    /** A classic case id of bench/peers/cases.json ("0".."8", PeerConfigs). */
     @Param({"0", "1", "2", "3", "4", "5", "6", "7", "8"})
     public int config;
 

@@ -1,10 +1,12 @@
 package dev.recur.bench;
 
 /**
- * The configurations of ../shared/peers/CONFIGS.md (I = O = 64, softmax cross-entropy summed,
- * h0 = 0, forward + loss + full BPTT per sequence) with the best peer's steps/s measured there
- * (PyTorch 1.13 nn.RNN + OpenBLAS, or numpy float32, whichever was faster), for the report's
- * recur/peer column. Rerun the peer beside recur for ratios you quote (see BENCHMARKS.md).
+ * The nine classic configurations (cases "0".."8" of bench/peers/cases.json: I = O = 64, softmax
+ * cross-entropy summed, h0 = 0, forward + loss + full BPTT per sequence) with the reference best
+ * peer's steps/s of bench/peers/CASES.md ("Reference figures of the classic configurations":
+ * PyTorch 1.13 nn.RNN + OpenBLAS, or numpy float32, whichever was faster, measured on another
+ * day). The report quotes them only for rows where no peer ran beside recur; rerun the peers
+ * with bench/profile.sh for ratios you quote (see BENCHMARKS.md).
  */
 public record PeerConfigs(int index, int hidden, int batch, int steps, String activation,
                           double peer1, double peer2) {
