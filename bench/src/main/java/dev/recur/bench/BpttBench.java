@@ -41,7 +41,10 @@ import java.util.concurrent.TimeUnit;
  * engine and workspace are made once in setup, so steady state allocates nothing (check with
  * {@code -prof gc}: ~0 B/op).
  *
- * <p>Run: {@code java -jar bench/target/benchmarks.jar BpttBench -p config=1 -p threads=1}
+ * <p>Cases: {@code bench/peers/cases.json} (CASES.md): the nine classic configurations "0".."8" and
+ * the 2-layer bidirectional networks "bi1" (B = 1) and "bi64" (B = 64, packed lengths).
+ *
+ * <p>Run: {@code java -jar bench/target/benchmarks.jar BpttBench -p caseId=1 -p threads=1}
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -52,8 +55,8 @@ import java.util.concurrent.TimeUnit;
 public class BpttBench {
 
     /** A classic case id of bench/peers/cases.json ("0".."8", PeerConfigs). */
-    @Param({"0", "1", "2", "3", "4", "5", "6", "7", "8"})
-    public int config;
+    @Param({"0", "1", "2", "3", "4", "5", "6", "7", "8", "bi1", "bi64"})
+    public String caseId;
 
     @Param({"scalar", "vector"})
     public String kernels;
@@ -66,15 +69,15 @@ public class BpttBench {
     private Workspace ws;
     private Grads grads;
     private Batch batch;
-    private int steps;
 
     @Setup
     public void setup() {
-        PeerConfigs c = PeerConfigs.ALL[config];
-        Shape shape = new Shape(PeerConfigs.INPUT, c.hidden(), PeerConfigs.OUTPUT);
-        steps = c.stepsFor(kernels);
+        BenchCase c = BenchCase.byId(caseId);
+        Shape shape = shape(c);
+        int steps = steps(c, kernels);
+        int[] lengths = lengths(c, steps);
         rnn = Rnn.builder(shape)
-                .activation(Activation.parse(c.activation()))
+                .activation(c.activation() == null ? Activation.TANH : Activation.parse(c.activation()))
                 .kernels(KernelChoice.parse(kernels))
                 .threads(threads)
                 .build();
@@ -82,20 +85,52 @@ public class BpttBench {
         ws = rnn.trainingWorkspace(c.batch(), steps);
         grads = Grads.zeros(shape);
         SplittableRandom rnd = new SplittableRandom(11);
-        float[] x = new float[steps * c.batch() * PeerConfigs.INPUT];
+        float[] x = new float[steps * c.batch() * BenchCase.INPUT];
         for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
         int[] y = new int[steps * c.batch()];
-        for (int i = 0; i < y.length; i++) y[i] = rnd.nextInt(PeerConfigs.OUTPUT);
-        batch = new Batch(c.batch(), steps).input(x).targets(y).loss(Loss.CROSS_ENTROPY);
+        for (int i = 0; i < y.length; i++) y[i] = rnd.nextInt(BenchCase.OUTPUT);
+        batch = new Batch(c.batch(), steps).input(x).targets(y).lengths(lengths).loss(Loss.CROSS_ENTROPY);
+    }
+
+    /** recur's network for a case: its own single-layer model for the classic Elman cases, else PyTorch's. */
+    static Shape shape(BenchCase c) {
+        dev.recur.Cell cell = c.gates() == 1 ? dev.recur.Cell.ELMAN : dev.recur.Cell.parse(c.cell());
+        if (c.layers() == 1 && !c.bidirectional() && cell == dev.recur.Cell.ELMAN) return new Shape(BenchCase.INPUT, c.hidden(), BenchCase.OUTPUT);
+        return Shape.network(BenchCase.INPUT, c.hidden(), BenchCase.OUTPUT, c.layers(), c.bidirectional(), cell);
+    }
+
+    /**
+     * Steps per measured op for a kernel path: the case's T for vector; for scalar a shorter T
+     * (about 1 GFLOP per op, at least 16 steps) so that a scalar run of the big cases takes about
+     * a second, not minutes. steps/s stays comparable: the work per step does not depend on T.
+     */
+    static int steps(BenchCase c, String kernels) {
+        if (c.id().matches("[0-8]")) return PeerConfigs.ALL[Integer.parseInt(c.id())].stepsFor(kernels);
+        if (!kernels.equals("scalar")) return c.steps();
+        double perStep = (double) c.batch() * c.flopsPerStep();
+        return (int) Math.max(16, Math.min(c.steps(), Math.floor(1e9 / perStep)));
+    }
+
+    /** The case's lengths, scaled to a shortened T (each at least 1); null for equal lengths. */
+    static int[] lengths(BenchCase c, int steps) {
+        if (c.lengths() == null) return null;
+        int[] l = new int[c.batch()];
+        for (int b = 0; b < l.length; b++) l[b] = (int) Math.max(1, Math.round((double) c.lengths().get(b) * steps / c.steps()));
+        return l;
     }
 
     @TearDown(Level.Trial)
     public void tearDown() { rnn.close(); }
 
-    /** Steps of one op (B*T), for the report's steps/s. */
-    public static int stepsPerOp(int config, String kernels) {
-        PeerConfigs c = PeerConfigs.ALL[config];
-        return c.batch() * c.stepsFor(kernels);
+    /** Valid steps of one op (the sum of the lengths, or B*T), for the report's steps/s. */
+    public static long stepsPerOp(String caseId, String kernels) {
+        BenchCase c = BenchCase.byId(caseId);
+        int steps = steps(c, kernels);
+        int[] l = lengths(c, steps);
+        if (l == null) return (long) c.batch() * steps;
+        long s = 0;
+        for (int v : l) s += v;
+        return s;
     }
 
     @Benchmark

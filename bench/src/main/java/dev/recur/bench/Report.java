@@ -223,13 +223,10 @@ public final class Report {
     }
 
     /**
-     * Steps of one BpttBench op. It must follow BpttBench: the classic configurations run a
-     * shorter T on the scalar path (PeerConfigs.stepsFor); any other case is assumed to run its
-     * full iteration on both paths.
+     * Valid steps of one BpttBench op: BpttBench says (the scalar path runs a shorter T).
      */
     static long recurStepsPerOp(String id, String kernels) {
-        if (id.matches("[0-8]")) return BpttBench.stepsPerOp(Integer.parseInt(id), kernels);
-        return BenchCase.byId(id).stepsPerIteration();
+        return BpttBench.stepsPerOp(id, kernels);
     }
 
     private static void readTorch(Map<String, Object> m, Data d) {

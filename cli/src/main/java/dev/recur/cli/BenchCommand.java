@@ -2,6 +2,7 @@ package dev.recur.cli;
 
 import dev.recur.Activation;
 import dev.recur.Batch;
+import dev.recur.Cell;
 import dev.recur.Grads;
 import dev.recur.Loss;
 import dev.recur.Params;
@@ -14,6 +15,8 @@ import dev.recur.kernel.KernelsLookup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -23,28 +26,37 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * {@code recur bench}: end-to-end forward + summed cross-entropy + full BPTT per sequence, as
- * the peers' CONFIGS.md measures it. Not JMH: a quick comparison of scalar vs vector kernels and
- * 1 vs all threads, median of several timed sequences after warm-up.
+ * {@code recur bench}: end-to-end forward + summed cross-entropy + full BPTT per batch, as the
+ * project's peer benchmarks measure it. Not JMH: a quick comparison of scalar vs vector kernels
+ * and 1 vs all threads, median of several timed batches after a warm-up that waits for the JIT
+ * to finish (steady timings, no compilation in between), against this core's FMA peak.
  */
 @Command(name = "bench",
-        header = "Quick end-to-end speed: scalar vs vector kernels, 1 vs all threads.",
+        header = "Quick end-to-end speed: scalar vs vector kernels, 1 vs all threads, against this core's peak.",
         sortOptions = false,
         usageHelpAutoWidth = true,
         description = {
-                "Time forward + summed softmax cross-entropy + full BPTT per sequence (dense inputs, h0 = 0, float32), "
+                "Time forward + summed softmax cross-entropy + full BPTT per batch (dense inputs, h0 = 0, float32), "
                         + "the peers' configuration. Without case options: a quick table (about a minute) of scalar vs "
                         + "vector kernels and 1 vs all threads on a few sizes, each run on a sequence short enough to "
-                        + "take about 0.2 s (the T column says which). With --hidden (and the other case options): that one case.",
+                        + "take about 0.2 s (the T column says which). With --hidden (and the other case options): that "
+                        + "one case, which may be a network (--layers, --bidirectional, --cell) over sequences of "
+                        + "different lengths (--lengths).",
                 "",
-                "steps/s = B*T per second; GFLOP/s by the peers' convention, flops = B*T*(6H^2 + 6HI + 6HO) (it counts "
-                        + "dL/dx, which a loss-headed run skips). Median of --repeats timed sequences after warm-up. The "
-                        + "table goes to stderr; --json prints one object per case on stdout.",
+                "Warm-up: until the last 5 timings agree within 3% with no JIT compilation among them (at most "
+                        + "--max-warmup seconds), and the time it took is printed; --warmup SECONDS instead warms up for "
+                        + "exactly that long. steps/s = the batch's valid steps (sum of lengths) per second; GFLOP/s by "
+                        + "the peers' convention (per layer and direction 6GH(H + I_l), plus 6OH for the head; it counts "
+                        + "dL/dx, which a loss-headed run skips), and as a share of this core's FMA peak (a register-only "
+                        + "Vector API loop, times the threads). Median of --repeats timed batches. The table goes to "
+                        + "stderr; --json prints one object per case on stdout.",
                 ""},
         footerHeading = "%nExamples:%n",
         footer = {
                 "  recur bench",
-                "  recur bench --input 64 --hidden 512 --output 64 --batch 64 --steps 200 --kernels vector --threads 2",
+                "  recur bench --hidden 512 --batch 64 --steps 200 --kernels vector --threads 2",
+                "  recur bench --hidden 256 --steps 2000 --layers 2 --bidirectional",
+                "  recur bench --hidden 512 --batch 64 --steps 200 --layers 2 --bidirectional --lengths spread",
                 "  recur bench --hidden 256 --batch 1 --steps 2000 --json"})
 final class BenchCommand extends BaseCommand {
 
@@ -60,10 +72,24 @@ final class BenchCommand extends BaseCommand {
     @Option(names = "--batch", paramLabel = "B", description = "Sequences per call (default 1).")
     Integer batch;
 
-    @Option(names = "--steps", paramLabel = "T", description = "Sequence length (default 1000).")
+    @Option(names = "--steps", paramLabel = "T", description = "Sequence length (the longest, with --lengths; default 1000).")
     Integer steps;
 
-    @Option(names = "--activation", paramLabel = "tanh|sigmoid|relu", defaultValue = "tanh", description = "Activation (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--layers", paramLabel = "L", description = "Stacked layers (default 1).")
+    Integer layers;
+
+    @Option(names = "--bidirectional", description = "Two directions per layer.")
+    boolean bidirectional;
+
+    @Option(names = "--cell", paramLabel = "rnn|gru|lstm", description = "Recurrent cell (default rnn).")
+    String cell;
+
+    @Option(names = "--lengths", paramLabel = "all|spread|MIN-MAX", defaultValue = "all",
+            description = "Sequence lengths: all T (default), spread (seeded, uniform over [T/2, T]), or uniform over MIN-MAX.")
+    String lengths;
+
+    @Option(names = "--activation", paramLabel = "tanh|sigmoid|relu", defaultValue = "tanh", description = "Activation of the "
+            + "rnn cell (default: ${DEFAULT-VALUE}).")
     String activation;
 
     @Option(names = "--kernels", paramLabel = "scalar|vector|auto", description = "Kernels (one case default: auto; "
@@ -77,57 +103,87 @@ final class BenchCommand extends BaseCommand {
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed for weights and data (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--repeats", paramLabel = "N", description = "Timed sequences per case, >= 3 (default: 5 for one "
+    @Option(names = "--repeats", paramLabel = "N", description = "Timed batches per case, >= 3 (default: 5 for one "
             + "case, 3 for the table); the median is reported.")
     Integer repeatsOption;
 
-    @Option(names = "--warmup", paramLabel = "SECONDS", description = "Warm-up time per case, at least 2 sequences "
-            + "(default: 1.0 for one case, 0.4 for the table).")
+    @Option(names = "--warmup", paramLabel = "SECONDS", description = "Warm up for exactly this long (at least 2 batches) "
+            + "instead of until the timings are steady.")
     Double warmupOption;
 
-    private int repeats;
-    private double warmup;
+    @Option(names = "--max-warmup", paramLabel = "SECONDS", defaultValue = "30", description = "Longest steady-state warm-up "
+            + "per case (default: ${DEFAULT-VALUE}).")
+    double maxWarmup;
 
     @Option(names = "--json", description = "One JSON object per measured case, one per line, on stdout.")
     boolean json;
 
-    /** The quick table's sizes: CONFIGS.md cases 0, 4 and 5 (I = O = 64, tanh). */
+    private int repeats;
+
+    /** The quick table's sizes: configurations 0, 4 and 5 of the project's peer cases (I = O = 64, tanh). */
     static final int[][] QUICK = {{128, 1, 2000}, {256, 32, 500}, {512, 64, 200}};
     /** Runs of the quick table are shortened to about this many seconds per sequence. */
     static final double QUICK_SECONDS_PER_SEQUENCE = 0.2;
+    /** Steady: the last STEADY_RUNS timings within STEADY_SPREAD of their median, no compilation among them. */
+    static final int STEADY_RUNS = 5;
+    static final double STEADY_SPREAD = 0.03;
 
-    record Result(String kernels, int threads, int I, int H, int O, int B, int T, String activation, double seconds,
-                  double stepsPerS, double gflops) {
+    /** One case: a network, a batch and its lengths (null: all T). */
+    record Case(Shape shape, Activation act, int batch, int steps, int[] lengths) {
+        long validSteps() {
+            if (lengths == null) return (long) batch * steps;
+            long s = 0;
+            for (int l : lengths) s += l;
+            return s;
+        }
+    }
+
+    record Result(String kernels, int threads, Case c, int T, double seconds, double stepsPerS, double gflops, double peakShare,
+                  double warmupSeconds, boolean steady) {
         Map<String, Object> toMap() {
+            Shape s = c.shape();
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("kernels", kernels);
             m.put("threads", threads);
-            m.put("I", I);
-            m.put("H", H);
-            m.put("O", O);
-            m.put("B", B);
+            m.put("I", s.input());
+            m.put("H", s.hidden());
+            m.put("O", s.output());
+            m.put("layers", s.layers());
+            m.put("directions", s.directions());
+            m.put("cell", s.cell().id());
+            m.put("B", c.batch());
             m.put("T", T);
-            m.put("activation", activation);
+            m.put("valid_steps", T == c.steps() ? c.validSteps() : (long) c.batch() * T);
+            m.put("activation", c.act().id());
             m.put("seconds_median", seconds);
             m.put("steps_per_s", stepsPerS);
             m.put("gflops", gflops);
+            m.put("peak_share", Double.isNaN(peakShare) ? null : peakShare);
+            m.put("warmup_seconds", warmupSeconds);
+            m.put("steady", steady);
             return m;
         }
     }
+
+    private double peak = Double.NaN;
 
     @Override
     int execute() {
         boolean one = hidden != null;
         repeats = repeatsOption != null ? repeatsOption : one ? 5 : 3;
-        warmup = warmupOption != null ? warmupOption : one ? 1.0 : 0.4;
         if (repeats < 3) throw CliException.usage("--repeats = " + repeats + ", expected >= 3 (the median of at least 3)");
-        if (!(warmup >= 0) || !Double.isFinite(warmup)) throw CliException.usage("--warmup = " + warmup + ", expected seconds >= 0");
+        if (warmupOption != null && (!(warmupOption >= 0) || !Double.isFinite(warmupOption))) {
+            throw CliException.usage("--warmup = " + warmupOption + ", expected seconds >= 0");
+        }
+        if (!(maxWarmup > 0) || !Double.isFinite(maxWarmup)) throw CliException.usage("--max-warmup = " + maxWarmup + ", expected seconds > 0");
         Activation act = TrainCommand.parseActivation(activation);
         int I = TrainCommand.positive("--input", input != null ? input : 64);
         int O = TrainCommand.positive("--output", output != null ? output : 64);
+        if (KernelsLookup.vectorUnavailableReason() == null) peak = FmaPeak.gflops();
         if (hidden != null) return oneCase(act, I, O);
-        if (batch != null || steps != null) {
-            throw CliException.usage("--batch/--steps name a case and need --hidden too, expected --hidden H with them");
+        if (batch != null || steps != null || layers != null || bidirectional || cell != null || !lengths.equals("all")) {
+            throw CliException.usage("--batch/--steps/--layers/--bidirectional/--cell/--lengths name a case and need --hidden "
+                    + "too, expected --hidden H with them");
         }
         return table(act, I, O);
     }
@@ -136,12 +192,47 @@ final class BenchCommand extends BaseCommand {
         int H = TrainCommand.positive("--hidden", hidden);
         int B = TrainCommand.positive("--batch", batch != null ? batch : 1);
         int T = TrainCommand.positive("--steps", steps != null ? steps : 1000);
+        int L = TrainCommand.positive("--layers", layers != null ? layers : 1);
+        Cell c = cell == null ? Cell.ELMAN : ModelOptions.parseCell(cell);
+        if (c != Cell.ELMAN && act != Activation.TANH) {
+            throw CliException.usage("--activation " + activation + " with --cell " + c.id() + ", expected tanh (fixed for gated cells)");
+        }
+        Shape s = L == 1 && !bidirectional && c == Cell.ELMAN ? new Shape(I, H, O) : Shape.network(I, H, O, L, bidirectional, c);
         KernelChoice kc = kernelChoice(kernels == null ? "auto" : kernels);
         int n = ComputeOptions.parseThreads(threads == null ? "1" : threads);
-        Result r = measure(new Shape(I, H, O), act, B, T, kc, n);
+        Case cs = new Case(s, act, B, T, parseLengths(lengths, B, T));
+        printHeader(1);
+        Result r = measure(cs, kc, n, Double.POSITIVE_INFINITY);
         if (json) out().println(Json.write(r.toMap()));
         printTable(List.of(r), false);
         return Main.EXIT_OK;
+    }
+
+    /** B lengths for a spec: all (null), spread (uniform over [T/2, T]) or MIN-MAX; seeded. */
+    int[] parseLengths(String spec, int B, int T) {
+        String sp = spec.trim().toLowerCase(Locale.ROOT);
+        if (sp.equals("all")) return null;
+        int lo, hi;
+        if (sp.equals("spread")) {
+            lo = Math.max(1, T / 2);
+            hi = T;
+        } else {
+            String[] p = sp.split("-");
+            try {
+                if (p.length != 2) throw new NumberFormatException();
+                lo = Integer.parseInt(p[0].trim());
+                hi = Integer.parseInt(p[1].trim());
+            } catch (NumberFormatException e) {
+                throw CliException.usage("--lengths = '" + spec + "', expected all, spread or MIN-MAX (e.g. 100-200)");
+            }
+            if (lo < 1 || hi > T || lo > hi) {
+                throw CliException.usage("--lengths = '" + spec + "', expected 1 <= MIN <= MAX <= --steps = " + T);
+            }
+        }
+        SplittableRandom rnd = new SplittableRandom(Seeds.mix(seed, 3));
+        int[] len = new int[B];
+        for (int b = 0; b < B; b++) len[b] = lo + rnd.nextInt(hi - lo + 1);
+        return len;
     }
 
     private int table(Activation act, int I, int O) {
@@ -160,19 +251,15 @@ final class BenchCommand extends BaseCommand {
             ts.add(1);
             if (cores > 1) ts.add(cores);
         }
-        var e = err();
-        e.printf(Locale.ROOT, "recur bench: forward + cross-entropy + full BPTT, I=%d, O=%d, %s; %d cores; median of %d "
-                + "sequences after %.1fs warm-up%n", I, O, act.id(), cores, repeats, warmup);
-        if (kernels == null && vectorWhy != null) e.println("(vector kernels not measured: " + vectorWhy + ")");
-        e.flush();
-        for (KernelChoice k : ks) jitWarmup(act, k, 1.5);
+        printHeader(cores);
+        if (kernels == null && vectorWhy != null) err().println("(vector kernels not measured: " + vectorWhy + ")");
+        err().flush();
         List<Result> results = new ArrayList<>();
         for (int[] c : QUICK) {
-            int H = c[0], B = c[1], T = c[2];
-            Shape s = new Shape(I, H, O);
+            Case cs = new Case(new Shape(I, c[0], O), act, c[1], c[2], null);
             for (KernelChoice k : ks) {
                 for (int n : ts) {
-                    Result r = measure(s, act, B, T, k, n, QUICK_SECONDS_PER_SEQUENCE);
+                    Result r = measure(cs, k, n, QUICK_SECONDS_PER_SEQUENCE);
                     results.add(r);
                     if (json) {
                         out().println(Json.write(r.toMap()));
@@ -185,16 +272,25 @@ final class BenchCommand extends BaseCommand {
         return Main.EXIT_OK;
     }
 
-    private Result measure(Shape s, Activation act, int B, int T, KernelChoice k, int threads) {
-        return measure(s, act, B, T, k, threads, Double.POSITIVE_INFINITY);
+    private void printHeader(int cores) {
+        var e = err();
+        e.printf(Locale.ROOT, "recur bench: forward + cross-entropy + full BPTT; %d core%s; median of %d batches after %s%n",
+                Runtime.getRuntime().availableProcessors(), cores == 1 && Runtime.getRuntime().availableProcessors() == 1 ? "" : "s",
+                repeats, warmupOption != null ? String.format(Locale.ROOT, "%.1f s of warm-up", warmupOption)
+                        : "a warm-up until steady (at most " + TrainCommand.num(maxWarmup) + " s)");
+        if (!Double.isNaN(peak)) {
+            e.printf(Locale.ROOT, "peak: %.1f GFLOP/s per core (register-only FMA loop, %d-bit vectors)%n", peak, FmaPeak.bits());
+        }
+        e.flush();
     }
 
     /**
-     * Warms up (on a short probe sequence when the case may be shortened), picks T <= the case's
-     * T such that a sequence takes about {@code targetSeconds}, and returns the median of
-     * {@code repeats} timed sequences of that length.
+     * Warms up (on a short probe when the case may be shortened to about {@code targetSeconds}
+     * per batch), then returns the median of {@code repeats} timed batches.
      */
-    private Result measure(Shape s, Activation act, int B, int Tmax, KernelChoice k, int threads, double targetSeconds) {
+    private Result measure(Case c, KernelChoice k, int threads, double targetSeconds) {
+        Shape s = c.shape();
+        int B = c.batch(), Tmax = c.steps();
         Params p = Params.random(s, Seeds.mix(seed, 1));
         SplittableRandom rnd = new SplittableRandom(Seeds.mix(seed, 2));
         float[] x = new float[Tmax * B * s.input()];
@@ -202,88 +298,122 @@ final class BenchCommand extends BaseCommand {
         int[] y = new int[Tmax * B];
         for (int j = 0; j < y.length; j++) y[j] = rnd.nextInt(s.output());
         Grads g = Grads.zeros(s);
-        try (Rnn rnn = Engines.build(s, act, k, threads)) {
+        try (Rnn rnn = Engines.build(s, c.act(), k, threads)) {
             int T = Tmax;
-            boolean shorten = Double.isFinite(targetSeconds);
-            if (shorten) {
+            double warmed = 0;
+            boolean steady = true;
+            if (Double.isFinite(targetSeconds)) {
+                // the table: a short probe warms up and sizes T so that a batch takes about targetSeconds
                 int probe = Math.min(Tmax, 32);
-                Workspace pw = rnn.trainingWorkspace(B, probe);
-                float[] px = Arrays.copyOf(x, probe * B * s.input());
-                int[] py = Arrays.copyOf(y, probe * B);
-                double last = warm(rnn, p, pw, probe, px, py, g, warmup);
-                T = (int) Math.max(Math.min(Tmax, 16), Math.min(Tmax, targetSeconds / (last / probe)));
+                Warm w = warm(rnn, p, rnn.trainingWorkspace(B, probe), batch(B, probe, x, y, null), g);
+                warmed += w.seconds;
+                T = (int) Math.max(Math.min(Tmax, 16), Math.min(Tmax, targetSeconds / (w.last / probe)));
                 // a multiple of 16, as every configured T is: the kernels' tails are not what is measured
                 if (T < Tmax && T > 16) T -= T % 16;
             }
             Workspace ws = rnn.trainingWorkspace(B, T);
-            float[] xt = T == Tmax ? x : Arrays.copyOf(x, T * B * s.input());
-            int[] yt = T == Tmax ? y : Arrays.copyOf(y, T * B);
-            warm(rnn, p, ws, T, xt, yt, g, shorten ? 0 : warmup);
+            Batch b = batch(B, T, x, y, T == Tmax ? c.lengths() : null);
+            Warm w = warm(rnn, p, ws, b, g);
+            warmed += w.seconds;
+            steady = w.steady;
             double[] secs = new double[repeats];
             for (int r = 0; r < repeats; r++) {
                 long t0 = System.nanoTime();
-                sequence(rnn, p, ws, T, xt, yt, g);
+                sequence(rnn, p, ws, b, g);
                 secs[r] = (System.nanoTime() - t0) / 1e9;
             }
             Arrays.sort(secs);
             double med = repeats % 2 == 1 ? secs[repeats / 2] : 0.5 * (secs[repeats / 2 - 1] + secs[repeats / 2]);
-            double stepsPerS = (double) B * T / med;
+            long valid = T == Tmax ? c.validSteps() : (long) B * T;
+            double stepsPerS = valid / med;
             double gflops = stepsPerS * s.flopsPerStep() / 1e9;
-            return new Result(rnn.kernels().name(), rnn.threads(), s.input(), s.hidden(), s.output(), B, T, act.id(), med,
-                    stepsPerS, gflops);
+            double share = Double.isNaN(peak) ? Double.NaN : gflops / (peak * rnn.threads());
+            return new Result(rnn.kernels().name(), rnn.threads(), c, T, med, stepsPerS, gflops, share, warmed, steady);
         }
     }
 
-    /** Runs at least 2 sequences and at least {@code seconds}; returns the time of the last one. */
-    private static double warm(Rnn rnn, Params p, Workspace ws, int T, float[] x, int[] y, Grads g, double seconds) {
+    private static Batch batch(int B, int T, float[] x, int[] y, int[] lengths) {
+        return new Batch(B, T).input(x).targets(y).lengths(lengths).loss(Loss.CROSS_ENTROPY);
+    }
+
+    /** How a warm-up went: its seconds, the last batch's time, and whether the timings settled. */
+    private record Warm(double seconds, double last, boolean steady) {}
+
+    /**
+     * With --warmup: exactly that long (at least 2 batches). Otherwise until the last
+     * {@link #STEADY_RUNS} timings are within {@link #STEADY_SPREAD} of their median with no JIT
+     * compilation among them, for at least 1 s and at most --max-warmup. (A default 1 s warm-up
+     * measured 0.55-0.7x of the steady speed at B = 1, H = 256: C2 had not finished with the
+     * vector kernels.)
+     */
+    private Warm warm(Rnn rnn, Params p, Workspace ws, Batch b, Grads g) {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        boolean jitTimes = jit != null && jit.isCompilationTimeMonitoringSupported();
         long start = System.nanoTime();
-        double last = 0;
-        for (int done = 0; done < 2 || (System.nanoTime() - start) / 1e9 < seconds; done++) {
+        double[] last = new double[STEADY_RUNS];
+        long[] jitAt = new long[STEADY_RUNS + 1];
+        int done = 0;
+        while (true) {
+            long jit0 = jitTimes ? jit.getTotalCompilationTime() : 0;
             long t0 = System.nanoTime();
-            sequence(rnn, p, ws, T, x, y, g);
-            last = (System.nanoTime() - t0) / 1e9;
+            sequence(rnn, p, ws, b, g);
+            long t1 = System.nanoTime();
+            last[done % STEADY_RUNS] = (t1 - t0) / 1e9;
+            jitAt[done % (STEADY_RUNS + 1)] = jitTimes ? jit.getTotalCompilationTime() - jit0 : 0;
+            done++;
+            double elapsed = (t1 - start) / 1e9;
+            double lastTime = last[(done - 1) % STEADY_RUNS];
+            if (warmupOption != null) {
+                if (done >= 2 && elapsed >= warmupOption) return new Warm(elapsed, lastTime, true);
+                continue;
+            }
+            if (done >= STEADY_RUNS && elapsed >= 1.0) {
+                double[] w = last.clone();
+                Arrays.sort(w);
+                double med = w[STEADY_RUNS / 2];
+                boolean quiet = true;
+                for (int i = 0; i < STEADY_RUNS; i++) if (jitAt[(done - 1 - i) % (STEADY_RUNS + 1)] > 0) quiet = false;
+                if ((w[STEADY_RUNS - 1] - w[0]) <= STEADY_SPREAD * med && quiet) return new Warm(elapsed, lastTime, true);
+            }
+            if (elapsed >= maxWarmup) return new Warm(elapsed, lastTime, false);
         }
-        return last;
     }
 
-    /** Gets the JIT to compile a kernel path's hot loops before anything is timed. */
-    private void jitWarmup(Activation act, KernelChoice k, double seconds) {
-        Shape s = new Shape(32, 64, 32);
-        int B = 4, T = 32;
-        Params p = Params.random(s, 1);
-        float[] x = new float[T * B * s.input()];
-        int[] y = new int[T * B];
-        try (Rnn rnn = Engines.build(s, act, k, 1)) {
-            warm(rnn, p, rnn.trainingWorkspace(B, T), T, x, y, Grads.zeros(s), seconds);
-        }
-    }
-
-    private static void sequence(Rnn rnn, Params p, Workspace ws, int T, float[] x, int[] y, Grads g) {
+    private static void sequence(Rnn rnn, Params p, Workspace ws, Batch b, Grads g) {
         g.zero();
-        double loss = rnn.forward(p, ws, new Batch(ws.maxBatch(), T).input(x).targets(y).loss(Loss.CROSS_ENTROPY));
+        double loss = rnn.forward(p, ws, b);
         rnn.backward(p, ws, g);
         if (!Double.isFinite(loss)) throw CliException.runtime("bench: the loss is " + loss + " (not finite)");
     }
 
     private void printTable(List<Result> rs, boolean ratios) {
         var e = err();
-        e.printf("%-7s %3s %5s %4s %5s %4s %12s %9s %10s %9s%n", "kernels", "thr", "H", "B", "T", "act", "steps/s", "GFLOP/s",
-                "vec/scal", "thr/1");
+        e.printf("%-7s %3s %-14s %5s %4s %5s %7s %12s %9s %6s %10s %9s %8s%n", "kernels", "thr", "network", "H", "B", "T",
+                "lengths", "steps/s", "GFLOP/s", "%peak", "vec/scal", "thr/1", "warm-up");
         for (Result r : rs) {
             String vs = "", tr = "";
             if (ratios) {
                 if (r.kernels().equals("vector")) vs = ratio(r, find(rs, r, "scalar", r.threads()));
                 if (r.threads() > 1) tr = ratio(r, find(rs, r, r.kernels(), 1));
             }
-            e.printf(Locale.ROOT, "%-7s %3d %5d %4d %5d %4s %12s %9.2f %10s %9s%n", r.kernels(), r.threads(), r.H(), r.B(),
-                    r.T(), r.activation(), String.format(Locale.ROOT, "%,.0f", r.stepsPerS()), r.gflops(), vs, tr);
+            Shape s = r.c().shape();
+            String net = s.layers() + "x" + (s.bidirectional() ? "bi-" : "") + (s.cell() == Cell.ELMAN ? r.c().act().id() : s.cell().id());
+            String len = r.c().lengths() == null || r.T() != r.c().steps() ? "all"
+                    : String.format(Locale.ROOT, "%.0f%%", 100.0 * r.c().validSteps() / ((double) r.c().batch() * r.c().steps()));
+            e.printf(Locale.ROOT, "%-7s %3d %-14s %5d %4d %5d %7s %12s %9.2f %6s %10s %9s %7.1fs%s%n", r.kernels(), r.threads(), net,
+                    s.hidden(), r.c().batch(), r.T(), len, String.format(Locale.ROOT, "%,.0f", r.stepsPerS()), r.gflops(),
+                    Double.isNaN(r.peakShare()) ? "" : String.format(Locale.ROOT, "%.0f%%", 100 * r.peakShare()), vs, tr,
+                    r.warmupSeconds(), r.steady() ? "" : " (not steady)");
         }
         e.flush();
     }
 
     private static Result find(List<Result> rs, Result like, String kernels, int threads) {
         for (Result r : rs) {
-            if (r.kernels().equals(kernels) && r.threads() == threads && r.H() == like.H() && r.B() == like.B()) return r;
+            if (r.kernels().equals(kernels) && r.threads() == threads && r.c().shape().hidden() == like.c().shape().hidden()
+                    && r.c().batch() == like.c().batch()) {
+                return r;
+            }
         }
         return null;
     }

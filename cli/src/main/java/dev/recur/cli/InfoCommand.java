@@ -23,9 +23,10 @@ import java.util.TreeSet;
         sortOptions = false,
         usageHelpAutoWidth = true,
         description = {"Show the JDK, the Vector API's preferred species and lanes, the CPU features seen, and "
-                + "which kernels recur chooses and why.", ""},
+                + "which kernels recur chooses and why. With --model: describe that model instead (cell, layers, "
+                + "directions, sizes, every parameter block and what its meta says).", ""},
         footerHeading = "%nExamples:%n",
-        footer = {"  recur info", "  recur info --json"})
+        footer = {"  recur info", "  recur info --json", "  recur info --model rnn.npz"})
 final class InfoCommand extends BaseCommand {
 
     /** CPU flags that matter for the Vector API, in the order printed. */
@@ -35,8 +36,12 @@ final class InfoCommand extends BaseCommand {
     @Option(names = "--json", description = "Print one JSON object on stdout.")
     boolean json;
 
+    @Option(names = "--model", paramLabel = "MODEL.npz", description = "Describe this model file.")
+    Path model;
+
     @Override
     int execute() {
+        if (model != null) return describeModel();
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("recur", Main.version());
         r.put("jdk", Runtime.version().toString());
@@ -122,6 +127,61 @@ final class InfoCommand extends BaseCommand {
             }
         }
         return s;
+    }
+
+    /** The model's network, blocks and meta. */
+    private int describeModel() {
+        dev.recur.io.ModelFile.Model m = ModelOptions.load("--model", model);
+        dev.recur.Shape s = m.shape();
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("model", model.toString());
+        r.put("format", s.isNativeModel() ? "recur single-layer (U, W, b, V, c)" : "PyTorch state_dict names (+ V, c)");
+        r.put("cell", s.cell().id());
+        r.put("layers", s.layers());
+        r.put("directions", s.directions());
+        r.put("input", s.input());
+        r.put("hidden", s.hidden());
+        r.put("output", s.output());
+        r.put("biases", s.biases());
+        r.put("parameters", s.size());
+        List<Map<String, Object>> blocks = new ArrayList<>();
+        for (dev.recur.Shape.Block b : s.blocks()) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("name", b.name());
+            e.put("shape", java.util.Arrays.stream(b.dims()).boxed().toList());
+            e.put("norm", m.params().l2Norm(b.name()));
+            blocks.add(e);
+        }
+        r.put("blocks", blocks);
+        for (String k : List.of("activation", "loss", "step")) if (m.meta().containsKey(k)) r.put(k, m.meta().get(k));
+        Object v = m.meta().get("vocabulary");
+        if (v instanceof String voc) r.put("vocabulary_size", voc.codePointCount(0, voc.length()));
+        r.put("extra_arrays", new ArrayList<>(m.extra().keySet()));
+        if (json) {
+            out().println(Json.write(r));
+            return Main.EXIT_OK;
+        }
+        var o = out();
+        o.printf("model       %s (%s)%n", model, r.get("format"));
+        o.printf(Locale.ROOT, "network     %d layer%s x %s%s, input %d, hidden %d, output %s, %s%n", s.layers(),
+                s.layers() == 1 ? "" : "s", s.bidirectional() ? "bidirectional " : "", s.cell().id() + (s.cell() == dev.recur.Cell.ELMAN
+                        && m.meta().containsKey("activation") ? " (" + m.meta().get("activation") + ")" : ""),
+                s.input(), s.hidden(), s.hasHead() ? Integer.toString(s.output()) : "none (no head)",
+                s.biases() == 0 ? "no biases" : s.biases() == 1 ? "one bias per layer" : "bias_ih and bias_hh");
+        for (int l = 0; l < s.layers(); l++) {
+            o.printf(Locale.ROOT, "  layer %d   reads %d features (%s), %s%n", l, s.layerInput(l),
+                    l == 0 ? "the input" : "layer " + (l - 1) + "'s " + (s.bidirectional() ? "forward then reverse states" : "states"),
+                    s.bidirectional() ? "forward and reverse directions" : "forward direction");
+        }
+        o.printf(Locale.ROOT, "parameters  %,d floats%n", s.size());
+        int w = 4;
+        for (dev.recur.Shape.Block b : s.blocks()) w = Math.max(w, b.name().length());
+        for (Map<String, Object> b : blocks) {
+            o.printf(Locale.ROOT, "  %-" + w + "s %-14s norm %.4g%n", b.get("name"), b.get("shape"), (Double) b.get("norm"));
+        }
+        for (String k : List.of("loss", "step", "vocabulary_size")) if (r.containsKey(k)) o.printf("%-11s %s%n", k.replace('_', ' '), r.get(k));
+        if (!m.extra().isEmpty()) o.printf("extras      %s%n", String.join(", ", m.extra().keySet()));
+        return Main.EXIT_OK;
     }
 
     private static List<String> cpuinfo() {

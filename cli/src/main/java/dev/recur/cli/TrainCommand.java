@@ -62,7 +62,19 @@ final class TrainCommand extends BaseCommand {
     @Option(names = "--hidden", paramLabel = "H", description = "Hidden units (task default: grammar 64, text 128).")
     Integer hidden;
 
-    @Option(names = "--activation", paramLabel = "tanh|sigmoid|relu", description = "Hidden activation (default tanh).")
+    @Option(names = "--layers", paramLabel = "L", description = "Stacked recurrent layers (default 1); a deeper model is saved "
+            + "with PyTorch's state_dict names.")
+    Integer layers;
+
+    @Option(names = "--cell", paramLabel = "rnn|gru|lstm", description = "Recurrent cell (default rnn).")
+    String cell;
+
+    @Option(names = "--bidirectional", description = "Refused: a language model predicts the next symbol from the past, "
+            + "which a reverse direction would see.")
+    boolean bidirectional;
+
+    @Option(names = "--activation", paramLabel = "tanh|sigmoid|relu", description = "Hidden activation of the rnn cell (default "
+            + "tanh; the gated cells' are fixed).")
     String activation;
 
     @Option(names = "--seq-len", paramLabel = "T", description = "Steps per sequence (task default).")
@@ -151,6 +163,11 @@ final class TrainCommand extends BaseCommand {
             out().print(Tasks.listing());
             return Main.EXIT_OK;
         }
+        if (bidirectional) {
+            throw CliException.usage("--bidirectional: recur train fits a model that predicts each next symbol from the ones "
+                    + "before it, and a reverse direction would read the answer from the future; train a bidirectional "
+                    + "network through the Java API or PyTorch and check it with recur grad / gradcheck");
+        }
         Path resumeFile = resumeFile();
         ModelFile.Model saved = null;
         TrainConfig cfg;
@@ -197,7 +214,14 @@ final class TrainCommand extends BaseCommand {
     private TrainConfig resolveConfig(Task t) {
         Task.Defaults d = t.defaults();
         int H = positive("--hidden", hidden != null ? hidden : d.hidden());
+        int nl = positive("--layers", layers != null ? layers : 1);
+        if (nl > 64) throw CliException.usage("--layers = " + nl + ", expected at most 64");
+        dev.recur.Cell c = cell == null ? dev.recur.Cell.ELMAN : ModelOptions.parseCell(cell);
         String act = parseActivation(activation == null ? "tanh" : activation).id();
+        if (c != dev.recur.Cell.ELMAN && !act.equals("tanh")) {
+            throw CliException.usage("--activation " + activation + " with --cell " + c.id() + ", expected tanh or no "
+                    + "--activation (a gated cell's activations are fixed)");
+        }
         int T = positive("--seq-len", seqLen != null ? seqLen : d.seqLen());
         if (t instanceof CopyTask && T < CopyTask.minSeqLen()) {
             throw CliException.usage("--seq-len = " + T + ", expected >= " + CopyTask.minSeqLen() + " for the copy task "
@@ -242,7 +266,7 @@ final class TrainCommand extends BaseCommand {
         }
         String dataPath = data == null ? null : data.toAbsolutePath().toString();
         String taskName = data != null ? "text" : t.name();
-        return new TrainConfig(taskName, dataPath, H, act, T, B, opt, rate, cn, cv, mode, kk1, kk2,
+        return new TrainConfig(taskName, dataPath, H, nl, c.id(), act, T, B, opt, rate, cn, cv, mode, kk1, kk2,
                 valFraction != null ? valFraction : 0.1, compute.seed);
     }
 
@@ -284,6 +308,8 @@ final class TrainCommand extends BaseCommand {
         conflict("--task", task, c.task(), file);
         conflict("--data", data == null ? null : data.toAbsolutePath().toString(), c.data(), file);
         conflict("--hidden", hidden, c.hidden(), file);
+        conflict("--layers", layers, c.layers(), file);
+        conflict("--cell", cell == null ? null : ModelOptions.parseCell(cell).id(), c.cell(), file);
         conflict("--activation", activation == null ? null : parseActivation(activation).id(), c.activation(), file);
         conflict("--seq-len", seqLen, c.seqLen(), file);
         conflict("--batch", batch, c.batch(), file);
@@ -296,9 +322,9 @@ final class TrainCommand extends BaseCommand {
         conflict("--k2", k2, c.k2(), file);
         conflict("--val-fraction", valFraction, c.valFraction(), file);
         conflict("--seed", given("--seed") ? compute.seed : null, c.seed(), file);
-        if (c.hidden() != m.shape().hidden()) {
-            throw CliException.runtime(file + ": meta.train.hidden = " + c.hidden() + " but W is " + m.shape().hidden()
-                    + " x " + m.shape().hidden());
+        if (c.hidden() != m.shape().hidden() || c.layers() != m.shape().layers() || !c.cell().equals(m.shape().cell().id())) {
+            throw CliException.runtime(file + ": meta.train says " + c.layers() + " x " + c.cell() + " with hidden = " + c.hidden()
+                    + ", but the arrays are a " + m.shape());
         }
         return c;
     }
@@ -320,7 +346,10 @@ final class TrainCommand extends BaseCommand {
         if (t instanceof CopyTask c) c.evalSeqLen = T;
         if (t instanceof AddingTask a) a.evalSeqLen = T;
         Activation act = Activation.parse(cfg.activation());
-        dev.recur.Shape shape = new dev.recur.Shape(t.input(), cfg.hidden(), t.output());
+        dev.recur.Cell cellKind = dev.recur.Cell.parse(cfg.cell());
+        dev.recur.Shape shape = cfg.layers() == 1 && cellKind == dev.recur.Cell.ELMAN
+                ? new dev.recur.Shape(t.input(), cfg.hidden(), t.output())
+                : dev.recur.Shape.network(t.input(), cfg.hidden(), t.output(), cfg.layers(), false, cellKind);
         if (saved != null && !saved.shape().equals(shape)) {
             throw CliException.runtime(resumeFile + ": model shape " + saved.shape() + " does not fit the task's " + shape
                     + " (was the data file changed?)");
@@ -351,7 +380,7 @@ final class TrainCommand extends BaseCommand {
 
         Params params = saved != null ? saved.params() : Params.random(shape, Seeds.mix(cfg.seed(), 1));
         Optimizer opt = optimizer(cfg, shape.size());
-        float[] carried = t.stateful() ? new float[B * cfg.hidden()] : null;
+        float[] carried = t.stateful() ? new float[cfg.layers() * B * cfg.hidden()] : null;
         if (saved != null) restore(saved, opt, carried, resumeFile);
 
         Progress.Mode mode = Progress.resolve(progress);
@@ -636,7 +665,10 @@ final class TrainCommand extends BaseCommand {
         String[] names = stateNames(opt);
         float[][] state = opt.state();
         for (int k = 0; k < names.length; k++) extra.put(names[k], NpyArray.of(state[k].clone(), state[k].length));
-        if (carried != null) extra.put(CARRIED, NpyArray.of(carried.clone(), cfg.batch(), cfg.hidden()));
+        if (carried != null) {
+            extra.put(CARRIED, cfg.layers() == 1 ? NpyArray.of(carried.clone(), cfg.batch(), cfg.hidden())
+                    : NpyArray.of(carried.clone(), cfg.layers(), cfg.batch(), cfg.hidden()));
+        }
         try {
             ModelFile.write(save, params, meta, extra);
         } catch (IOException e) {

@@ -8,8 +8,8 @@ import java.util.Map;
  * {@code --resume} continues the same run. (The number of iterations is not part of it: a
  * resumed run may go further.)
  */
-record TrainConfig(String task, String data, int hidden, String activation, int seqLen, int batch, String optimizer,
-                   double lr, double clip, double clipValue, String bptt, int k1, int k2, double valFraction,
+record TrainConfig(String task, String data, int hidden, int layers, String cell, String activation, int seqLen, int batch,
+                   String optimizer, double lr, double clip, double clipValue, String bptt, int k1, int k2, double valFraction,
                    long seed) {
 
     Map<String, Object> toMap() {
@@ -17,6 +17,8 @@ record TrainConfig(String task, String data, int hidden, String activation, int 
         m.put("task", task);
         m.put("data", data);
         m.put("hidden", (long) hidden);
+        m.put("layers", (long) layers);
+        m.put("cell", cell);
         m.put("activation", activation);
         m.put("seq_len", (long) seqLen);
         m.put("batch", (long) batch);
@@ -34,7 +36,9 @@ record TrainConfig(String task, String data, int hidden, String activation, int 
 
     static TrainConfig fromMap(Map<?, ?> m, String what) {
         try {
+            // layers and cell came later: a run saved before them is one Elman layer
             return new TrainConfig(str(m, "task"), m.get("data") == null ? null : str(m, "data"), integer(m, "hidden"),
+                    m.get("layers") == null ? 1 : integer(m, "layers"), m.get("cell") == null ? "rnn" : str(m, "cell"),
                     str(m, "activation"), integer(m, "seq_len"), integer(m, "batch"), str(m, "optimizer"),
                     number(m, "lr"), number(m, "clip"), number(m, "clip_value"), str(m, "bptt"), integer(m, "k1"),
                     integer(m, "k2"), number(m, "val_fraction"), ((Number) need(m, "seed")).longValue());

@@ -1,0 +1,53 @@
+package dev.recur.cli;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * This core's float FMA peak as the Vector API reaches it: a register-only loop of twelve
+ * independent FMA chains on the preferred species (enough to cover the FMA latency on two pipes:
+ * 2 x 4 cycles needs 8), no loads or stores. What {@code recur bench} quotes GFLOP/s against.
+ * Only loaded when jdk.incubator.vector is present.
+ */
+final class FmaPeak {
+    private FmaPeak() {}
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    /** GFLOP/s of one thread: the best of several timed runs after the loop is compiled. */
+    static double gflops() {
+        long n = 1 << 20;
+        float sink = 0;
+        // warm-up until C2 has compiled the loop (seconds, not one call)
+        long until = System.nanoTime() + 1_500_000_000L;
+        while (System.nanoTime() < until) sink += chains(n);
+        double best = 0;
+        for (int r = 0; r < 7; r++) {
+            long t0 = System.nanoTime();
+            sink += chains(n);
+            double s = (System.nanoTime() - t0) / 1e9;
+            best = Math.max(best, 2.0 * 12 * S.length() * n / s / 1e9);
+        }
+        if (sink == 42f) System.out.print("");   // keeps the result alive
+        return best;
+    }
+
+    /** Bits of the vectors the loop runs on. */
+    static int bits() { return S.vectorBitSize(); }
+
+    private static float chains(long n) {
+        FloatVector b = FloatVector.broadcast(S, 0.9999f), c = FloatVector.broadcast(S, 1e-4f);
+        FloatVector a0 = FloatVector.broadcast(S, 0.1f), a1 = FloatVector.broadcast(S, 0.2f), a2 = FloatVector.broadcast(S, 0.3f);
+        FloatVector a3 = FloatVector.broadcast(S, 0.4f), a4 = FloatVector.broadcast(S, 0.5f), a5 = FloatVector.broadcast(S, 0.6f);
+        FloatVector a6 = FloatVector.broadcast(S, 0.7f), a7 = FloatVector.broadcast(S, 0.8f), a8 = FloatVector.broadcast(S, 0.9f);
+        FloatVector a9 = FloatVector.broadcast(S, 1.0f), a10 = FloatVector.broadcast(S, 1.1f), a11 = FloatVector.broadcast(S, 1.2f);
+        for (long i = 0; i < n; i++) {
+            a0 = a0.fma(b, c); a1 = a1.fma(b, c); a2 = a2.fma(b, c); a3 = a3.fma(b, c);
+            a4 = a4.fma(b, c); a5 = a5.fma(b, c); a6 = a6.fma(b, c); a7 = a7.fma(b, c);
+            a8 = a8.fma(b, c); a9 = a9.fma(b, c); a10 = a10.fma(b, c); a11 = a11.fma(b, c);
+        }
+        FloatVector s = a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11);
+        return s.reduceLanes(VectorOperators.ADD);
+    }
+}
