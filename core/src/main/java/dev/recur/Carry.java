@@ -10,7 +10,8 @@ import java.util.Arrays;
  * chunk's for the one before.
  *
  * <p>What it holds is each layer's gate gradient at the chunk's first step (delta_1, G*H per
- * row) and, for the LSTM, the cell-state gradient; the call that reads it adds
+ * row) and, for the gated cells, the part of the gradient that bypasses W_hh (the LSTM's
+ * cell-state gradient, the GRU's z * dL/dh); the call that reads it adds
  * {@code W_hh^T delta} in the same operation order as one unsplit backward pass would, so the
  * chunked gradients are bitwise those of the unsplit sequence (given the same time blocks).
  * Passing dL/dh_T through {@link Backprop#finalStateGradient} instead rounds {@code W^T delta}
@@ -30,8 +31,11 @@ public final class Carry {
     final int batch;
     /** Per layer: delta of the chunk's first step, B x G*H, rows in the batch's own order. */
     final float[][] delta;
-    /** Per layer, LSTM: dL/dc at the chunk's first step, B x H, rows in the batch's own order. */
-    final float[][] cell;
+    /**
+     * Per layer, gated cells: the recursion's second carry at the chunk's first step (the LSTM's
+     * dL/dc_0, the GRU's z * dL/dh), B x H, rows in the batch's own order; null for Elman.
+     */
+    final float[][] aux;
     /** The workspace and forward pass that filled it (0: empty). */
     Workspace source;
     long sourceGeneration;
@@ -47,7 +51,7 @@ public final class Carry {
         this.batch = batch;
         int gh = shape.gates() * shape.hidden();
         this.delta = new float[shape.layers()][batch * gh];
-        this.cell = shape.cell().hasCellState() ? new float[shape.layers()][batch * shape.hidden()] : null;
+        this.aux = shape.cell() != Cell.ELMAN ? new float[shape.layers()][batch * shape.hidden()] : null;
     }
 
     /** Sequences this carry holds. */
@@ -59,7 +63,7 @@ public final class Carry {
     /** Empties the carry: the next backward call starts from zeros, as the last chunk does. */
     public void clear() {
         for (float[] d : delta) Arrays.fill(d, 0f);
-        if (cell != null) for (float[] c : cell) Arrays.fill(c, 0f);
+        if (aux != null) for (float[] c : aux) Arrays.fill(c, 0f);
         filled = false;
         source = null;
         sourceGeneration = 0;

@@ -300,6 +300,7 @@ public final class Rnn implements AutoCloseable {
                 int k = l * D + d;
                 transpose(p, shape.inputWeights(l, d), GH, shape.layerInput(l), ws.wihT[k]);
                 prepareBias(p, l, d, ws.biasSum[k]);
+                if (ws.recBias != null) prepareRecurrentBias(p, l, d, ws.recBias[k]);
                 if (pack) kernels.packTransposedWeights(GH, H, p, shape.recurrentWeights(l, d), ws.packed[k]);
             }
         }
@@ -321,6 +322,17 @@ public final class Rnn implements AutoCloseable {
         if (bhh < 0) return;
         int end = shape.cell() == Cell.GRU ? 2 * H : GH;
         for (int j = 0; j < end; j++) sum[j] += p[bhh + j];
+    }
+
+    /**
+     * The GRU's recurrent side starts from [0, 0, b_hn] in every row: b_hn is added inside
+     * r * (W_hn h + b_hn), so it cannot join the input side's bias.
+     */
+    private void prepareRecurrentBias(float[] p, int l, int d, float[] rows) {
+        int H = shape.hidden(), GH = 3 * H, bhh = shape.recurrentBias(l, d);
+        Arrays.fill(rows, 0f);
+        if (bhh < 0) return;
+        for (int r = 0; r < rows.length / GH; r++) System.arraycopy(p, bhh + 2 * H, rows, r * GH + 2 * H, H);
     }
 
     /** dst (cols x rows) = transpose of the rows x cols matrix at src[off]. */
@@ -380,7 +392,8 @@ public final class Rnn implements AutoCloseable {
         int n = workers.size();
         if (n == 1) return StepSplit.SINGLE;
         if (batch >= n) return StepSplit.BATCH;
-        return shape.hidden() >= splitHiddenMin ? StepSplit.ROWS : StepSplit.SINGLE;
+        // the row split is the Elman cell's (a gated cell's unit needs all its gate rows at once)
+        return shape.hidden() >= splitHiddenMin && shape.cell() == Cell.ELMAN ? StepSplit.ROWS : StepSplit.SINGLE;
     }
 
     /**
@@ -578,25 +591,47 @@ public final class Rnn implements AutoCloseable {
             int e = Math.min(b1, n);
             if (d == 0) {
                 int prev = t == t0 ? previousRow(ws, 0, t, b0, q0) : stateRowPrev(ws, t, b0, q0);
-                stepForward(ws, k, whh, packed, b0, e, prev, (q - q0 + b0) * GH, stateRow(ws, q + b0, q0), p, hs, pre);
+                stepForward(ws, k, whh, packed, b0, e, prev, (q - q0 + b0) * GH, stateRow(ws, q + b0, q0), q + b0, p, hs, pre);
             } else {
                 // rows still running at t+1 continue from h_{t+1}; the others start here from h0 (slot 0)
                 int m = len.active(t + 1), c = Math.min(e, m), s = Math.max(b0, m);
                 stepForward(ws, k, whh, packed, b0, c, stateRow(ws, q + n + b0, q0), (q - q0 + b0) * GH, stateRow(ws, q + b0, q0),
-                        p, hs, pre);
-                stepForward(ws, k, whh, packed, s, e, s, (q - q0 + s) * GH, stateRow(ws, q + s, q0), p, hs, pre);
+                        q + b0, p, hs, pre);
+                stepForward(ws, k, whh, packed, s, e, s, (q - q0 + s) * GH, stateRow(ws, q + s, q0), q + s, p, hs, pre);
             }
             if (d == 0) q += n;
         }
         sync(ws, w);
     }
 
-    /** Rows [from, to) of one step: h = act(pre + W_hh hPrev), states rows starting at the given rows. */
+    /**
+     * Rows [from, to) of one step, the cell's forward: the recurrent product W_hh hPrev (G*H rows)
+     * and the cell's element-wise part, fused for the Elman cell. hPrevRow and outRow are state
+     * rows (cells alike for the LSTM); {@code qRow} is the packed row of row {@code from} (where a
+     * training workspace keeps its gate activations).
+     */
     private void stepForward(Workspace ws, int k, int whh, float[] packed, int from, int to, int hPrevRow, int preOff,
-                             int outRow, float[] p, float[] hs, float[] pre) {
+                             int outRow, int qRow, float[] p, float[] hs, float[] pre) {
         if (to <= from) return;
-        int H = shape.hidden();
-        kernels.recurrentForward(activation, to - from, H, H, p, whh, packed, hs, hPrevRow * H, pre, preOff, hs, outRow * H);
+        int H = shape.hidden(), n = to - from;
+        Kernels kn = kernels;
+        switch (shape.cell()) {
+            case ELMAN -> kn.recurrentForward(activation, n, H, H, p, whh, packed, hs, hPrevRow * H, pre, preOff, hs, outRow * H);
+            case LSTM -> {
+                // the gates' pre-activations straight into the cache rows, activated there
+                float[] g = ws.training ? ws.cache[k] : ws.stepCache;
+                int gOff = (ws.training ? qRow : from) * 4 * H;
+                kn.recurrentForward(null, n, 4 * H, H, p, whh, packed, hs, hPrevRow * H, pre, preOff, g, gOff);
+                kn.lstmForward(n, H, g, gOff, ws.cells[k], hPrevRow * H, ws.cells[k], outRow * H, hs, outRow * H);
+            }
+            case GRU -> {
+                kn.recurrentForward(null, n, 3 * H, H, p, whh, packed, hs, hPrevRow * H, ws.recBias[k], from * 3 * H, ws.ghScratch,
+                        from * 3 * H);
+                float[] c = ws.training ? ws.cache[k] : ws.stepCache;
+                int cOff = (ws.training ? qRow : from) * 4 * H;
+                kn.gruForward(n, H, pre, preOff, ws.ghScratch, from * 3 * H, hs, hPrevRow * H, hs, outRow * H, c, cOff);
+            }
+        }
     }
 
     /** State row of h_{t-1} (forward direction) for sorted row r; h0 (slot 0) at t = 0 or a one-block workspace's block start. */
@@ -722,6 +757,25 @@ public final class Rnn implements AutoCloseable {
                 for (int r = 0; r < B; r++) System.arraycopy(c.delta[l], perm[r] * GH, in, r * GH, GH);
             }
         }
+        if (ws.aux != null) {
+            // what the recursion's aux reads at each sequence's final step: a carry's, plus dL/dc_T
+            boolean fromCarry = c != null && c.filled;
+            boolean fromDcT = bp != null && bp.dcT != null && shape.cell() == Cell.LSTM;
+            if (ws.auxIn != null) for (int k = 0; k < ws.auxIn.length; k++) if (ws.auxIn[k] != null) Arrays.fill(ws.auxIn[k], 0f);
+            if (fromCarry || fromDcT) {
+                int[] perm = ws.lengths.perm;
+                for (int k = 0; k < shape.stateBlocks(); k++) {
+                    float[] in = ws.auxIn(k);
+                    for (int r = 0; r < B; r++) {
+                        for (int j = 0; j < H; j++) {
+                            float v = fromCarry ? c.aux[k][perm[r] * H + j] : 0f;
+                            if (fromDcT) v += bp.dcT[bp.dcTOff + (k * B + perm[r]) * H + j];
+                            in[r * H + j] = v;
+                        }
+                    }
+                }
+            }
+        }
         if (ws.classInputs != null) {
             for (int d = 0; d < D; d++) ws.dWihT(d, shape.input() * GH);
         }
@@ -736,8 +790,10 @@ public final class Rnn implements AutoCloseable {
         Carry c = bp == null ? null : bp.carry;
         if (c != null) {
             int[] perm = ws.lengths.perm;
+            int H = shape.hidden();
             for (int l = 0; l < shape.layers(); l++) {
                 for (int r = 0; r < B; r++) System.arraycopy(ws.deltaCarry[l], r * GH, c.delta[l], perm[r] * GH, GH);
+                if (c.aux != null) for (int r = 0; r < B; r++) System.arraycopy(ws.auxCarry[l], r * H, c.aux[l], perm[r] * H, H);
             }
             c.filled = true;
             c.source = ws;
@@ -849,11 +905,13 @@ public final class Rnn implements AutoCloseable {
             hPrev = hs;
             hPrevOff = stateRowPrev(ws, t0, 0, q0) * H;
         }
-        kn.gemmTN(i1 - i0, H, n, delta, i0, GH, hPrev, hPrevOff, H, g, whh + i0 * H, H);
+        // the recurrent side's delta (the GRU's differs in its n rows: r * dn) for W_hh and b_hh
+        final int dzh = shape.cell() == Cell.GRU ? ws.blockRows * GH : 0;
+        kn.gemmTN(i1 - i0, H, n, delta, dzh + i0, GH, hPrev, hPrevOff, H, g, whh + i0 * H, H);
         if (shape.biases() > 0) {
             kn.addColumnSums(n, i1 - i0, delta, i0, GH, g, shape.inputBias(l, d) + i0);
-            // PyTorch's two biases each get the whole bias gradient
-            if (shape.biases() == 2) kn.addColumnSums(n, i1 - i0, delta, i0, GH, g, shape.recurrentBias(l, d) + i0);
+            // PyTorch's two biases each get the whole bias gradient (the GRU's n rows excepted)
+            if (shape.biases() == 2) kn.addColumnSums(n, i1 - i0, delta, dzh + i0, GH, g, shape.recurrentBias(l, d) + i0);
         }
         if (l > 0) {
             for (int dd = 0; dd < D; dd++) {
@@ -888,11 +946,15 @@ public final class Rnn implements AutoCloseable {
             float[] dT = ws.dWihT[d];
             for (int r = 0; r < n; r++) kn.addRowVector(1, i1 - i0, delta, r * GH + i0, dT, xi[xo + r] * GH + i0, GH);
         }
-        // delta at this block's last-processed step is delta_{t+1} for the block processed next
+        // delta (and aux) at this block's last-processed step is delta_{t+1} for the block processed next
         int tLast = d == 0 ? t0 : t1 - 1;
         int rows = len.active(tLast), qLast = (int) len.offset(tLast);
         int c0 = lo(w, nw, rows * GH), c1 = lo(w + 1, nw, rows * GH);
-        System.arraycopy(delta, (qLast - q0) * GH + c0, ws.deltaCarry[k], c0, c1 - c0);
+        System.arraycopy(delta, dzh + (qLast - q0) * GH + c0, ws.deltaCarry[k], c0, c1 - c0);
+        if (ws.aux != null) {
+            int a0 = lo(w, nw, rows * H), a1 = lo(w + 1, nw, rows * H);
+            System.arraycopy(ws.aux, (qLast - q0) * H + a0, ws.auxCarry[k], a0, a1 - a0);
+        }
         sync(ws, w);
     }
 
@@ -1007,6 +1069,10 @@ public final class Rnn implements AutoCloseable {
             return;
         }
         int b0 = split == StepSplit.BATCH ? lo(w, nw, B) : 0, b1 = split == StepSplit.BATCH ? lo(w + 1, nw, B) : B;
+        // the recurrent side's delta (the GRU keeps it apart from the input side's) and the aux carry
+        final int dzh = shape.cell() == Cell.GRU ? ws.blockRows * GH : 0;
+        final float[] auxIn = ws.auxIn != null && ws.auxIn[k] != null ? ws.auxIn[k] : ws.zeros;
+        final int H1 = H;
         for (int i = 0; i < t1 - t0; i++) {
             int t = d == 0 ? t1 - 1 - i : t0 + i;
             int n = len.active(t), q = (int) len.offset(t), e = Math.min(b1, n);
@@ -1014,29 +1080,68 @@ public final class Rnn implements AutoCloseable {
             if (d == 0) {
                 // rows running at t+1 take its delta; the others end here (delta from a later chunk, or zero)
                 int m = len.active(t + 1), c = Math.min(e, m);
+                int prev = t == 0 ? b0 : stateRow(ws, (int) len.offset(t - 1) + b0, q0);
                 if (c > b0) {
-                    float[] src = t + 1 < t1 ? delta : ws.deltaCarry[k];
-                    int off = t + 1 < t1 ? ((int) len.offset(t + 1) - q0 + b0) * GH : b0 * GH;
-                    stepBackward(ws, whh, packed, b0, c, src, off, q, q0, p, hs);
+                    boolean inBlock = t + 1 < t1;
+                    int rel = (int) len.offset(t + 1) - q0 + b0;
+                    stepBackward(ws, k, whh, packed, b0, c, inBlock ? delta : ws.deltaCarry[k], inBlock ? dzh + rel * GH : b0 * GH,
+                            inBlock ? ws.aux : ws.auxCarry == null ? null : ws.auxCarry[k], inBlock ? rel * H1 : b0 * H1, prev, q, q0, p, hs);
                 }
                 int s = Math.max(b0, m);
-                if (e > s) stepBackward(ws, whh, packed, s, e, carry, s * GH, q, q0, p, hs);
+                if (e > s) {
+                    stepBackward(ws, k, whh, packed, s, e, carry, s * GH, auxIn, s * H1, prev + (s - b0), q, q0, p, hs);
+                }
             } else {
-                float[] src = t == 0 ? carry : t > t0 ? delta : ws.deltaCarry[k];
-                int off = t == 0 ? b0 * GH : t > t0 ? ((int) len.offset(t - 1) - q0 + b0) * GH : b0 * GH;
-                stepBackward(ws, whh, packed, b0, e, src, off, q, q0, p, hs);
+                boolean first = t == 0, inBlock = t > t0;
+                int rel = inBlock ? (int) len.offset(t - 1) - q0 + b0 : b0;
+                float[] src = first ? carry : inBlock ? delta : ws.deltaCarry[k];
+                int off = first ? b0 * GH : inBlock ? dzh + rel * GH : b0 * GH;
+                float[] aSrc = first ? auxIn : inBlock ? ws.aux : ws.auxCarry == null ? null : ws.auxCarry[k];
+                int aOff = first ? b0 * H1 : inBlock ? rel * H1 : b0 * H1;
+                // rows still running at t+1 read h_{t+1}; the ones starting here read h0 (slot 0)
+                int m = len.active(t + 1), c = Math.min(e, m);
+                if (c > b0) stepBackward(ws, k, whh, packed, b0, c, src, off, aSrc, aOff, stateRow(ws, q + n + b0, q0), q, q0, p, hs);
+                int s2 = Math.max(b0, m);
+                if (e > s2) {
+                    stepBackward(ws, k, whh, packed, s2, e, src, off + (s2 - b0) * GH, aSrc, aOff + (s2 - b0) * H1, s2, q, q0, p, hs);
+                }
                 captureStartRows(ws, t, q, q0, b0, e);
             }
         }
         sync(ws, w);
     }
 
-    /** Rows [from, to) of one backward step at packed row q: delta = act'(h) * (gAbove + deltaNext W_hh). */
-    private void stepBackward(Workspace ws, int whh, float[] packed, int from, int to, float[] next, int nextOff, int q,
-                              int q0, float[] p, float[] hs) {
-        int H = shape.hidden(), GH = shape.gates() * H;
-        kernels.recurrentBackward(activation, to - from, GH, H, p, whh, packed, next, nextOff, ws.gAbove, (q - q0 + from) * H,
-                hs, stateRow(ws, q + from, q0) * H, ws.delta, (q - q0 + from) * GH);
+    /**
+     * Rows [from, to) of one backward step at packed row q, the cell's backward. Elman: delta =
+     * act'(h) * (gAbove + deltaNext W_hh), fused. Gated cells: dL/dh = gAbove (+ the GRU's direct
+     * z * dL/dh_{t+1}) + deltaNext W_hh in place in gAbove, then the cell's element-wise backward
+     * into delta (and the GRU's recurrent-side delta) and aux (dL/dc_{t-1}, or z * dL/dh). {@code
+     * next}/{@code aux} hold step t+1's values (reverse: t-1's) for these rows; hPrevRow is the
+     * state row of h_{t-1} (reverse: h_{t+1} or h0) of row {@code from}.
+     */
+    private void stepBackward(Workspace ws, int k, int whh, float[] packed, int from, int to, float[] next, int nextOff,
+                              float[] auxNext, int auxNextOff, int hPrevRow, int q, int q0, float[] p, float[] hs) {
+        int H = shape.hidden(), GH = shape.gates() * H, n = to - from, row = q - q0 + from;
+        Kernels kn = kernels;
+        if (shape.cell() == Cell.ELMAN) {
+            kn.recurrentBackward(activation, n, GH, H, p, whh, packed, next, nextOff, ws.gAbove, row * H, hs,
+                    stateRow(ws, q + from, q0) * H, ws.delta, row * GH);
+            return;
+        }
+        float[] g = ws.gAbove;
+        if (shape.cell() == Cell.GRU) {
+            for (int j = 0, e = n * H; j < e; j++) g[row * H + j] += auxNext[auxNextOff + j];
+        }
+        kn.recurrentBackward(null, n, GH, H, p, whh, packed, next, nextOff, g, row * H, null, 0, g, row * H);
+        int cacheRow = (q + from) * 4 * H;
+        if (shape.cell() == Cell.LSTM) {
+            float[] cells = ws.cells[k];
+            kn.lstmBackward(n, H, g, row * H, auxNext, auxNextOff, ws.cache[k], cacheRow, cells, hPrevRow * H, cells,
+                    stateRow(ws, q + from, q0) * H, ws.delta, row * GH, ws.aux, row * H);
+        } else {
+            kn.gruBackward(n, H, g, row * H, hs, hPrevRow * H, ws.cache[k], cacheRow, ws.delta, row * GH, ws.delta,
+                    ws.blockRows * GH + row * GH, ws.aux, row * H);
+        }
     }
 
     /** ROWS split: the array holding delta_{t+1} (forward) or delta_{t-1} (reverse) of sorted row r. */
@@ -1063,9 +1168,11 @@ public final class Rnn implements AutoCloseable {
 
     /** Reverse direction: rows whose first reverse step is t keep their delta for dL/dh0. */
     private void captureStartRows(Workspace ws, int t, int q, int q0, int from, int to) {
-        int GH = shape.gates() * shape.hidden();
+        int H = shape.hidden(), GH = shape.gates() * H, dzh = shape.cell() == Cell.GRU ? ws.blockRows * GH : 0;
         int a = Math.max(from, ws.lengths.active(t + 1));
-        if (to > a) System.arraycopy(ws.delta, (q - q0 + a) * GH, ws.deltaStart, a * GH, (to - a) * GH);
+        if (to <= a) return;
+        System.arraycopy(ws.delta, dzh + (q - q0 + a) * GH, ws.deltaStart, a * GH, (to - a) * GH);
+        if (ws.aux != null) System.arraycopy(ws.aux, (q - q0 + a) * H, ws.auxStart, a * H, (to - a) * H);
     }
 
     /** ROWS split: a worker keeps its own columns [i0, i1) of those rows. */
@@ -1083,18 +1190,33 @@ public final class Rnn implements AutoCloseable {
      */
     private void initialStateGradient(Workspace ws, int w, int l, int d) {
         final Backprop bp = ws.bp;
-        if (bp == null || bp.dh0 == null) return;
+        if (bp == null || (bp.dh0 == null && bp.dc0 == null)) return;
         final int nw = team(ws), B = ws.batch, H = shape.hidden(), GH = shape.gates() * H, k = l * shape.directions() + d;
         final int i0 = lo(w, nw, H), i1 = lo(w + 1, nw, H);
         final float[] src = d == 0 ? ws.deltaCarry[k] : ws.deltaStart;
+        final float[] aux = ws.aux == null ? null : d == 0 ? ws.auxCarry[k] : ws.auxStart;
         final float[] p = ws.params.data();
-        float[] dst = ws.lengths.plain ? bp.dh0 : ws.gAbove;
-        int off = ws.lengths.plain ? bp.dh0Off + k * B * H : 0;
-        for (int r = 0; r < B; r++) Arrays.fill(dst, off + r * H + i0, off + r * H + i1, 0f);
-        kernels.gemmNN(B, i1 - i0, GH, src, 0, GH, p, shape.recurrentWeights(l, d) + i0, H, dst, off + i0, H);
-        if (!ws.lengths.plain) {
-            int[] perm = ws.lengths.perm;
-            for (int r = 0; r < B; r++) System.arraycopy(dst, r * H + i0, bp.dh0, bp.dh0Off + (k * B + perm[r]) * H + i0, i1 - i0);
+        final int[] perm = ws.lengths.perm;
+        final boolean plain = ws.lengths.plain;
+        if (bp.dh0 != null) {
+            float[] dst = plain ? bp.dh0 : ws.gAbove;
+            int off = plain ? bp.dh0Off + k * B * H : 0;
+            for (int r = 0; r < B; r++) Arrays.fill(dst, off + r * H + i0, off + r * H + i1, 0f);
+            kernels.gemmNN(B, i1 - i0, GH, src, 0, GH, p, shape.recurrentWeights(l, d) + i0, H, dst, off + i0, H);
+            if (shape.cell() == Cell.GRU) {
+                // the GRU's h_{t-1} also reaches h_t directly: z * dL/dh_t
+                for (int r = 0; r < B; r++) for (int j = i0; j < i1; j++) dst[off + r * H + j] += aux[r * H + j];
+            }
+            if (!plain) {
+                for (int r = 0; r < B; r++) System.arraycopy(dst, r * H + i0, bp.dh0, bp.dh0Off + (k * B + perm[r]) * H + i0, i1 - i0);
+            }
+        }
+        if (bp.dc0 != null && shape.cell() == Cell.LSTM) {
+            // dL/dc0 is the recursion's aux at each sequence's first step
+            for (int r = 0; r < B; r++) {
+                int dst = bp.dc0Off + (k * B + (plain ? r : perm[r])) * H;
+                System.arraycopy(aux, r * H + i0, bp.dc0, dst + i0, i1 - i0);
+            }
         }
         sync(ws, w);
     }
@@ -1359,9 +1481,6 @@ public final class Rnn implements AutoCloseable {
             if (shape.cell() != Cell.ELMAN && activation != Activation.TANH) {
                 throw new IllegalArgumentException("activation = " + activation.id() + " with cell " + shape.cell().id()
                         + ", expected tanh (the gated cells' activations are fixed)");
-            }
-            if (shape.cell() != Cell.ELMAN) {
-                throw new UnsupportedOperationException("cell " + shape.cell().id() + " is not implemented yet");
             }
             return new Rnn(this);
         }

@@ -53,8 +53,22 @@ public final class Workspace {
     final float[][] wihT;
     /** Per call: V^T (D*H x O). */
     final float[] vT;
-    /** Training: the carried delta of each layer-direction between blocks (B x G*H). */
+    /** Training: the carried delta of each layer-direction between blocks (B x G*H; the GRU's recurrent side). */
     final float[][] deltaCarry;
+    /**
+     * Gated cells, training: the second quantity the backward recursion carries from step to
+     * step (the LSTM's dL/dc times f, the GRU's z * dL/dh): per block row, between blocks, at each
+     * sequence's first reverse step, and as read from a carry or dL/dc_T (null for Elman).
+     */
+    final float[] aux;
+    final float[][] auxCarry;
+    final float[] auxStart;
+    float[][] auxIn;
+    /** GRU: per row, the recurrent side's bias [0, 0, b_hn] the product starts from, and its product. */
+    final float[][] recBias;
+    final float[] ghScratch;
+    /** Gated cells, inference: one step's cache rows (gate activations), which training keeps in cache. */
+    final float[] stepCache;
 
     /** Logits, then dy = dL/do (training: every packed row; inference: one block). */
     final float[] outs;
@@ -135,6 +149,13 @@ public final class Workspace {
         }
         vT = new float[DH * O];
         deltaCarry = training ? new float[K][maxBatch * GH] : null;
+        boolean gated = s.cell() != Cell.ELMAN;
+        aux = training && gated ? new float[blockRows * H] : null;
+        auxCarry = training && gated ? new float[K][maxBatch * H] : null;
+        auxStart = training && gated ? new float[maxBatch * H] : null;
+        recBias = s.cell() == Cell.GRU ? new float[K][maxBatch * GH] : null;
+        ghScratch = s.cell() == Cell.GRU ? new float[maxBatch * GH] : null;
+        stepCache = !training && gated ? new float[maxBatch * 4 * H] : null;
         outs = new float[(int) (training ? allRows : blockRows) * O];
         pre = new float[blockRows * GH];
         int gateDeltas = s.cell() == Cell.GRU ? 2 : 1;   // the GRU's recurrent side has its own delta
@@ -296,11 +317,12 @@ public final class Workspace {
     public long bytes() {
         long floats = 0;
         for (float[][] group : new float[][][] {states, cells, cache, finals, finalCells, packed, biasSum, wihT, deltaCarry,
-                gradBelow, dWihT, carryIn}) {
+                gradBelow, dWihT, carryIn, auxCarry, auxIn, recBias}) {
             if (group != null) for (float[] a : group) floats += a.length;
         }
         floats += (long) vT.length + outs.length + pre.length + gAbove.length + delta.length + xBlock.length + xiBlock.length
                 + yiBlock.length + yfBlock.length + hPrevBlock.length + dXBlock.length + deltaStart.length + zeros.length;
+        for (float[] a : new float[][] {aux, auxStart, ghScratch, stepCache}) if (a != null) floats += a.length;
         return floats * Float.BYTES + 4L * Integer.BYTES * maxBatch;
     }
 
@@ -330,6 +352,11 @@ public final class Workspace {
         }
         f += blockRows * I + 2 * blockRows + blockRows * O + (long) maxBatch * GH;
         if (training && classInputs) f += s.directions() * I * GH;
+        if (s.cell() != Cell.ELMAN) {
+            if (training) f += blockRows * H + K * maxBatch * H + maxBatch * H;
+            else f += maxBatch * 4 * H;
+        }
+        if (s.cell() == Cell.GRU) f += K * maxBatch * GH + maxBatch * GH;
         return f * Float.BYTES + 4L * Integer.BYTES * maxBatch;
     }
 
@@ -361,6 +388,13 @@ public final class Workspace {
         if (dWihT[d] == null) dWihT[d] = new float[size];
         else Arrays.fill(dWihT[d], 0f);
         return dWihT[d];
+    }
+
+    /** Per layer-direction, in sorted order: what the recursion's aux reads at each sequence's final step. */
+    float[] auxIn(int k) {
+        if (auxIn == null) auxIn = new float[shape.stateBlocks()][];
+        if (auxIn[k] == null) auxIn[k] = new float[maxBatch * shape.hidden()];
+        return auxIn[k];
     }
 
     float[] carryIn(int layer) {

@@ -46,15 +46,23 @@ class ChunkingTest {
                 Arguments.of(KernelChoice.SCALAR, 3, 2, new int[] {64, 64, 22}, Activation.RELU, true),
                 Arguments.of(KernelChoice.VECTOR, 2, 3, new int[] {50, 70, 30}, Activation.TANH, true),
                 Arguments.of(KernelChoice.VECTOR, 3, 1, new int[] {64, 128, 5}, Activation.SIGMOID, false),
-                Arguments.of(KernelChoice.VECTOR, 1, 5, new int[] {64, 1}, Activation.RELU, true));
+                Arguments.of(KernelChoice.VECTOR, 1, 5, new int[] {64, 1}, Activation.RELU, true),
+                Arguments.of(KernelChoice.SCALAR, -2, 3, new int[] {64, 64, 9}, Activation.TANH, true),   // LSTM
+                Arguments.of(KernelChoice.VECTOR, -2, 2, new int[] {50, 70, 30}, Activation.TANH, false), // LSTM
+                Arguments.of(KernelChoice.VECTOR, -3, 5, new int[] {64, 64, 9}, Activation.TANH, true),   // GRU
+                Arguments.of(KernelChoice.SCALAR, -1, 1, new int[] {70, 64, 66}, Activation.TANH, false));  // GRU
     }
 
+    /** layers < 0: that many layers of a gated cell (LSTM for even, GRU for odd numbers). */
     @ParameterizedTest(name = "{0} L={1} B={2} chunks={3} {4} dense={5}")
     @MethodSource("cases")
-    void chunkedEqualsUnsplit(KernelChoice path, int layers, int batch, int[] chunks, Activation act, boolean dense) {
+    void chunkedEqualsUnsplit(KernelChoice path, int layersArg, int batch, int[] chunks, Activation act, boolean dense) {
         int steps = Arrays.stream(chunks).sum();
-        Shape shape = layers == 1 ? new Shape(6, 33, 7) : Shape.network(6, 33, 7, layers, false, Cell.ELMAN);
+        int layers = Math.abs(layersArg);
+        Cell cell = layersArg > 0 ? Cell.ELMAN : layers % 2 == 0 ? Cell.LSTM : Cell.GRU;
+        Shape shape = layers == 1 && cell == Cell.ELMAN ? new Shape(6, 33, 7) : Shape.network(6, 33, 7, layers, false, cell);
         NetFixture f = new NetFixture(shape, act, steps, batch, NetFixture.Options.of(dense, "xent").withH0(true), 4242 + steps);
+        if (cell != Cell.ELMAN) act = Activation.TANH;
         Rnn rnn = Rnn.builder(shape).activation(act).kernels(path).build();
         Params p = Params.wrap(shape, f.params.clone());
         int I = shape.input(), bh = layers * batch * shape.hidden();
@@ -72,28 +80,32 @@ class ChunkingTest {
         int n = chunks.length;
         Workspace[] ws = new Workspace[n];
         double lossSplit = 0;
-        float[] h = f.h0 == null ? null : f.h0.clone();
+        float[] h = f.h0 == null ? null : f.h0.clone(), cs = f.c0 == null ? null : f.c0.clone();
         int t0 = 0;
         for (int c = 0; c < n; c++) {
             int len = chunks[c];
             ws[c] = rnn.trainingWorkspace(batch, len);
-            Batch b = new Batch(batch, len).targets(f.yi, t0 * batch).loss(Loss.CROSS_ENTROPY).initialState(h);
+            Batch b = new Batch(batch, len).targets(f.yi, t0 * batch).loss(Loss.CROSS_ENTROPY).initialState(h).initialCell(cs);
             if (dense) b.input(f.x, t0 * batch * I);
             else b.input(f.xi, t0 * batch);
             lossSplit += rnn.forward(p, ws[c], b);
             h = ws[c].finalState();
+            if (cs != null) cs = ws[c].finalCell(new float[cs.length], 0);
             t0 += len;
         }
         assertArrayEquals(hTFull, h, "final states after the last chunk are bitwise the unsplit final states");
         assertEquals(lossFull, lossSplit, 1e-12 * Math.abs(lossFull), "loss");
 
-        // backward from the last chunk: (a) dL/dh0 of a chunk is dL/dh_T of the one before
+        // backward from the last chunk: (a) dL/dh0 (and dL/dc0) of a chunk is dL/dh_T of the one before
         Grads gSplit = Grads.zeros(shape);
-        float[] dhT = null;
+        float[] dhT = null, dcT = null;
+        boolean lstm = cell == Cell.LSTM;
         for (int c = n - 1; c >= 0; c--) {
-            float[] dh0 = new float[bh];
-            rnn.backward(p, ws[c], gSplit, new Backprop().finalStateGradient(dhT, 0).initialStateGradient(dh0, 0));
+            float[] dh0 = new float[bh], dc0 = lstm ? new float[bh] : null;
+            rnn.backward(p, ws[c], gSplit, new Backprop().finalStateGradient(dhT, 0).finalCellGradient(dcT, 0)
+                    .initialStateGradient(dh0, 0).initialCellGradient(dc0, 0));
             dhT = dh0;
+            dcT = dc0;
         }
         // (b) with a carry
         Grads gCarry = Grads.zeros(shape);

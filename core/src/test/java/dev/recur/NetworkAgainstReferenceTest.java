@@ -68,14 +68,21 @@ class NetworkAgainstReferenceTest {
 
     /** One test problem: the network, the data and their options. */
     record Case(int in, int hid, int out, int layers, boolean bi, int steps, int batch, Activation act,
-                NetFixture.Options opt) {
+                NetFixture.Options opt, Cell cell) {
+        Case(int in, int hid, int out, int layers, boolean bi, int steps, int batch, Activation act, NetFixture.Options opt) {
+            this(in, hid, out, layers, bi, steps, batch, act, opt, Cell.ELMAN);
+        }
+
         Shape shape() {
-            if (layers == 1 && !bi && opt.ignoreEvery() == 0 && (hid % 2 == 1)) return new Shape(in, hid, out);  // recur's own model
-            return new Shape(in, hid, out, layers, bi ? 2 : 1, Cell.ELMAN, hid == 9 ? 0 : 2);
+            if (cell == Cell.ELMAN && layers == 1 && !bi && opt.ignoreEvery() == 0 && (hid % 2 == 1)) {
+                return new Shape(in, hid, out);  // recur's own model
+            }
+            return new Shape(in, hid, out, layers, bi ? 2 : 1, cell, hid == 9 ? 0 : 2);
         }
 
         @Override public String toString() {
-            return String.format(Locale.ROOT, "%s %s T=%d B=%d %s", shape(), act.id(), steps, batch, describe(opt));
+            return String.format(Locale.ROOT, "%s %sT=%d B=%d %s", shape(), cell == Cell.ELMAN ? act.id() + " " : "", steps, batch,
+                    describe(opt));
         }
     }
 
@@ -118,6 +125,26 @@ class NetworkAgainstReferenceTest {
             }
             hi++;
         }
+        // the gated cells: for every hidden size both cells, both input kinds, both losses, over
+        // the same networks and (B, T) pairs (shifted), lengths, h0 (and c0), layer mode in turn
+        int g = 0;
+        hi = 0;
+        for (int h : new int[] {1, 7, 9, 31, 33}) {
+            for (Cell cell : new Cell[] {Cell.GRU, Cell.LSTM}) {
+                for (boolean dense : new boolean[] {true, false}) {
+                    g++;
+                    boolean xent = g % 2 == 0;
+                    int[] p = bt[(g + hi) % bt.length];
+                    int[] net = nets[(g + 3 * hi) % nets.length];
+                    int steps = net[0] == 3 && p[1] == 130 ? 70 : p[1];
+                    NetFixture.Options o = new NetFixture.Options(dense, xent ? "xent" : "mse", g % 5 == 0, g % 3 != 1, g % 4 != 0,
+                            dense && g % 3 == 0, xent && g % 7 == 2 ? 3 : 0);
+                    list.add(new Case(ins[g % ins.length], h, (xent ? outsX : outsS)[g % 6], net[0], net[1] == 1, steps, p[0],
+                            Activation.TANH, o, cell));
+                }
+            }
+            hi++;
+        }
         // H = 257 (a one-lane tail): short sequences, since the time blocking does not depend on H
         int[][] big = {{1, 70}, {5, 5}, {3, 5}, {3, 1}};
         int[][] bigNets = {{1, 0}, {2, 1}, {2, 0}, {1, 1}};
@@ -130,6 +157,9 @@ class NetworkAgainstReferenceTest {
                 list.add(new Case(dense ? 33 : 65, 257, 17, net[0], net[1] == 1, p[1], p[0], a, o));
             }
         }
+        list.add(new Case(9, 257, 5, 2, true, 5, 3, Activation.TANH, NetFixture.Options.of(true, "xent").lengths(true).withH0(true),
+                Cell.LSTM));
+        list.add(new Case(9, 257, 5, 1, false, 70, 1, Activation.TANH, NetFixture.Options.of(false, "mse").withH0(true), Cell.GRU));
         return list.stream();
     }
 
@@ -162,6 +192,8 @@ class NetworkAgainstReferenceTest {
             list.add(Arguments.of(path, new Case(5, 33, 6, 2, false, 66, 1, Activation.TANH, dense), 1));         // ROWS
             list.add(Arguments.of(path, new Case(5, 9, 6, 1, true, 66, 1, Activation.TANH, cls), 1));             // ROWS, bi, class
             list.add(Arguments.of(path, new Case(5, 31, 6, 3, false, 5, 1, Activation.TANH, dense.layer(true)), 256)); // SINGLE
+            list.add(Arguments.of(path, new Case(5, 17, 6, 2, true, 9, 5, Activation.TANH, dense, Cell.LSTM), 256));  // BATCH, LSTM
+            list.add(Arguments.of(path, new Case(5, 17, 6, 2, false, 66, 1, Activation.TANH, cls, Cell.GRU), 1));     // not split: GRU
         }
         return list.stream();
     }
@@ -203,6 +235,12 @@ class NetworkAgainstReferenceTest {
                 }
                 q.put("dh0", NetFixture.flat(r.dh0));
                 scale.put("dh0", NetFixture.norm(r.magnitudes.get("dh0")));
+                if (r.dc0 != null) {
+                    q.put("dc0", NetFixture.flat(r.dc0));
+                    scale.put("dc0", NetFixture.norm(r.magnitudes.get("dc0")));
+                    q.put("cT", NetFixture.flat(r.finalC));
+                    scale.put("cT", NetFixture.norm(q.get("cT")));
+                }
                 if (c.opt.layerMode()) {
                     q.put("outputs", NetFixture.flat(r.outputs));
                     scale.put("outputs", NetFixture.norm(q.get("outputs")));
@@ -240,14 +278,18 @@ class NetworkAgainstReferenceTest {
         Grads g = Grads.zeros(shape);
         double loss = rnn.forward(p, ws, f.batch());
         int K = shape.stateBlocks(), H = shape.hidden();
-        float[] dh0 = new float[K * c.batch * H];
+        float[] dh0 = new float[K * c.batch * H], dc0 = shape.cell().hasCellState() ? new float[K * c.batch * H] : null;
         float[] dX = f.dY != null && f.dense ? new float[c.steps * c.batch * shape.input()] : null;
-        rnn.backward(p, ws, g, f.backprop(dX, dh0, null));
+        rnn.backward(p, ws, g, f.backprop(dX, dh0, dc0));
         Map<String, double[]> got = new LinkedHashMap<>();
         got.put("loss", new double[] {loss});
         got.put("hT", NetFixture.toDouble(ws.finalState()));
         for (Shape.Block b : shape.blocks()) got.put(b.name(), NetFixture.toDouble(g.data(), b.offset(), b.length()));
         got.put("dh0", NetFixture.toDouble(dh0));
+        if (dc0 != null) {
+            got.put("dc0", NetFixture.toDouble(dc0));
+            got.put("cT", NetFixture.toDouble(ws.finalCell(new float[K * c.batch * H], 0)));
+        }
         if (c.opt.layerMode()) {
             got.put("outputs", NetFixture.toDouble(ws.outputs(new float[c.steps * c.batch * shape.outputWidth()], 0)));
             if (dX != null) got.put("dx", NetFixture.toDouble(dX));

@@ -42,7 +42,8 @@ import java.util.concurrent.TimeUnit;
  * {@code -prof gc}: ~0 B/op).
  *
  * <p>Cases: {@code bench/peers/cases.json} (CASES.md): the nine classic configurations "0".."8" and
- * the 2-layer bidirectional networks "bi1" (B = 1) and "bi64" (B = 64, packed lengths).
+ * the 2-layer bidirectional networks "bi1" (B = 1) and "bi64" (B = 64, packed lengths), and the
+ * LSTM and GRU cases "lstm1", "lstm3", "lstm5", "lstm6", "gru1", ... (configurations 1, 3, 5, 6).
  *
  * <p>Run: {@code java -jar bench/target/benchmarks.jar BpttBench -p caseId=1 -p threads=1}
  */
@@ -55,7 +56,7 @@ import java.util.concurrent.TimeUnit;
 public class BpttBench {
 
     /** A classic case id of bench/peers/cases.json ("0".."8", PeerConfigs). */
-    @Param({"0", "1", "2", "3", "4", "5", "6", "7", "8", "bi1", "bi64"})
+    @Param({"0", "1", "2", "3", "4", "5", "6", "7", "8", "bi1", "bi64", "lstm1", "lstm3", "lstm5", "lstm6", "gru1", "gru3", "gru5", "gru6"})
     public String caseId;
 
     @Param({"scalar", "vector"})

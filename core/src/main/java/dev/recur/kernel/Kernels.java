@@ -111,6 +111,49 @@ public interface Kernels {
     /** Writes W^T of the {@code rows x cols} W at {@code wOff} into {@code packed} for {@link #recurrentForward}. */
     default void packTransposedWeights(int rows, int cols, float[] w, int wOff, float[] packed) {}
 
+    // ------------------------------------------------------------------ gated cells' element-wise steps
+
+    /**
+     * The LSTM's element-wise forward step for {@code batch} rows of h units. {@code gates} holds
+     * each row's pre-activations in PyTorch's order i, f, g, o (4h floats per row; W_ih x + b_ih +
+     * W_hh h + b_hh) and is overwritten with the activations sigmoid(i), sigmoid(f), tanh(g),
+     * sigmoid(o) (what the backward step reads); then {@code c = f * cPrev + i * g} and
+     * {@code h = o * tanh(c)}. Rows of cPrev, cOut and hOut are h apart.
+     */
+    void lstmForward(int batch, int h, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] cOut, int cOutOff,
+                     float[] hOut, int hOutOff);
+
+    /**
+     * The LSTM's element-wise backward step: from {@code dh} (dL/dh_t, h per row), {@code dcNext}
+     * (dL/dc_t arriving from step t+1, already times f_{t+1}; or from outside), the activated
+     * {@code gates} (i, f, g, o) and the cell states cPrev, c of the step, writes the gate
+     * gradients {@code dz} (4h per row: d(pre-activation) of i, f, g, o) and
+     * {@code dcPrev = dc_t * f} (what step t-1 receives). With {@code dc_t = dcNext + dh * o *
+     * (1 - tanh(c)^2)}.
+     */
+    void lstmBackward(int batch, int h, float[] dh, int dhOff, float[] dcNext, int dcNextOff, float[] gates, int gOff,
+                      float[] cPrev, int cPrevOff, float[] c, int cOff, float[] dz, int dzOff, float[] dcPrev, int dcPrevOff);
+
+    /**
+     * The GRU's element-wise forward step: {@code gx} is the input side W_i x + b_i (+ b_h for the
+     * r and z rows) and {@code gh} the recurrent side W_h h_{t-1} (+ b_hn for the n rows), 3h per
+     * row in PyTorch's order r, z, n. Computes r = sigmoid(gx_r + gh_r), z = sigmoid(gx_z + gh_z),
+     * n = tanh(gx_n + r * gh_n), {@code h = (1 - z) * n + z * hPrev}, and keeps r, z, n, gh_n in
+     * {@code cache} (4h per row) for the backward step.
+     */
+    void gruForward(int batch, int h, float[] gx, int gxOff, float[] gh, int ghOff, float[] hPrev, int hPrevOff,
+                    float[] hOut, int hOutOff, float[] cache, int cacheOff);
+
+    /**
+     * The GRU's element-wise backward step: from {@code dh} (dL/dh_t), hPrev and the cache (r, z,
+     * n, gh_n), writes the input side's gate gradients {@code dzx} (dr, dz, dn: d of the
+     * pre-activations, 3h per row), the recurrent side's {@code dzh} (dr, dz, r * dn: b_hn sits
+     * inside r * (...), so its rows get r times the input side's) and {@code direct = z * dh}, the
+     * part of dL/dh_{t-1} that does not go through W_hh.
+     */
+    void gruBackward(int batch, int h, float[] dh, int dhOff, float[] hPrev, int hPrevOff, float[] cache, int cacheOff,
+                     float[] dzx, int dzxOff, float[] dzh, int dzhOff, float[] direct, int directOff);
+
     /**
      * Softmax cross-entropy for {@code rows} rows of n logits: returns the summed loss
      * {@code sum_r (logsumexp(z_r) - z_r[target_r])} (stable: max subtracted), accumulated in

@@ -115,6 +115,85 @@ public final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void lstmForward(int batch, int h, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] cOut, int cOutOff,
+                            float[] hOut, int hOutOff) {
+        for (int r = 0; r < batch; r++) {
+            int g = gOff + r * 4 * h;
+            for (int j = 0; j < h; j++) {
+                float i = sigmoid(gates[g + j]), f = sigmoid(gates[g + h + j]);
+                float c = (float) Math.tanh(gates[g + 2 * h + j]), o = sigmoid(gates[g + 3 * h + j]);
+                gates[g + j] = i;
+                gates[g + h + j] = f;
+                gates[g + 2 * h + j] = c;
+                gates[g + 3 * h + j] = o;
+                float cell = f * cPrev[cPrevOff + r * h + j] + i * c;
+                cOut[cOutOff + r * h + j] = cell;
+                hOut[hOutOff + r * h + j] = o * (float) Math.tanh(cell);
+            }
+        }
+    }
+
+    @Override
+    public void lstmBackward(int batch, int h, float[] dh, int dhOff, float[] dcNext, int dcNextOff, float[] gates, int gOff,
+                             float[] cPrev, int cPrevOff, float[] c, int cOff, float[] dz, int dzOff, float[] dcPrev, int dcPrevOff) {
+        for (int r = 0; r < batch; r++) {
+            int g = gOff + r * 4 * h, z = dzOff + r * 4 * h;
+            for (int j = 0; j < h; j++) {
+                float i = gates[g + j], f = gates[g + h + j], gg = gates[g + 2 * h + j], o = gates[g + 3 * h + j];
+                float d = dh[dhOff + r * h + j], tc = (float) Math.tanh(c[cOff + r * h + j]);
+                float dc = dcNext[dcNextOff + r * h + j] + d * o * (1f - tc * tc);
+                dz[z + j] = dc * gg * (i * (1f - i));
+                dz[z + h + j] = dc * cPrev[cPrevOff + r * h + j] * (f * (1f - f));
+                dz[z + 2 * h + j] = dc * i * (1f - gg * gg);
+                dz[z + 3 * h + j] = d * tc * (o * (1f - o));
+                dcPrev[dcPrevOff + r * h + j] = dc * f;
+            }
+        }
+    }
+
+    @Override
+    public void gruForward(int batch, int h, float[] gx, int gxOff, float[] gh, int ghOff, float[] hPrev, int hPrevOff,
+                           float[] hOut, int hOutOff, float[] cache, int cacheOff) {
+        for (int r = 0; r < batch; r++) {
+            int x = gxOff + r * 3 * h, y = ghOff + r * 3 * h, k = cacheOff + r * 4 * h;
+            for (int j = 0; j < h; j++) {
+                float rg = sigmoid(gx[x + j] + gh[y + j]), zg = sigmoid(gx[x + h + j] + gh[y + h + j]);
+                float hn = gh[y + 2 * h + j];
+                float n = (float) Math.tanh(gx[x + 2 * h + j] + rg * hn);
+                cache[k + j] = rg;
+                cache[k + h + j] = zg;
+                cache[k + 2 * h + j] = n;
+                cache[k + 3 * h + j] = hn;
+                hOut[hOutOff + r * h + j] = (1f - zg) * n + zg * hPrev[hPrevOff + r * h + j];
+            }
+        }
+    }
+
+    @Override
+    public void gruBackward(int batch, int h, float[] dh, int dhOff, float[] hPrev, int hPrevOff, float[] cache, int cacheOff,
+                            float[] dzx, int dzxOff, float[] dzh, int dzhOff, float[] direct, int directOff) {
+        for (int r = 0; r < batch; r++) {
+            int k = cacheOff + r * 4 * h, x = dzxOff + r * 3 * h, y = dzhOff + r * 3 * h;
+            for (int j = 0; j < h; j++) {
+                float rg = cache[k + j], zg = cache[k + h + j], n = cache[k + 2 * h + j], hn = cache[k + 3 * h + j];
+                float d = dh[dhOff + r * h + j];
+                float dn = d * (1f - zg) * (1f - n * n);
+                float dr = dn * hn * (rg * (1f - rg));
+                float dzz = d * (hPrev[hPrevOff + r * h + j] - n) * (zg * (1f - zg));
+                dzx[x + j] = dr;
+                dzx[x + h + j] = dzz;
+                dzx[x + 2 * h + j] = dn;
+                dzh[y + j] = dr;
+                dzh[y + h + j] = dzz;
+                dzh[y + 2 * h + j] = dn * rg;
+                direct[directOff + r * h + j] = d * zg;
+            }
+        }
+    }
+
+    private static float sigmoid(float a) { return Activation.SIGMOID.apply(a); }
+
+    @Override
     public double softmaxCrossEntropy(int rows, int n, float[] logits, int lOff, int[] targets, int tOff,
                                       float[] dy, int dyOff) {
         double loss = 0;

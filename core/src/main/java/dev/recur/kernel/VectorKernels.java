@@ -919,6 +919,173 @@ public final class VectorKernels implements Kernels {
     }
 
     // ---------------------------------------------------------------------------------------
+    // Gated cells' element-wise steps. Each loop loads every operand of a chunk once, with the
+    // masked tail in the same loop (one site per helper call, as in tanhRow), and computes each
+    // element with the scalar twin's float operations in the scalar twin's order; only the
+    // transcendental functions (sigmoid, tanh: a few ulp, see their comments) differ from it.
+    // ---------------------------------------------------------------------------------------
+
+    @Override
+    public void lstmForward(int batch, int h, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] cOut, int cOutOff,
+                            float[] hOut, int hOutOff) {
+        VectorMask<Float> t = S.indexInRange(S.loopBound(h), h);
+        for (int r = 0; r < batch; r++) {
+            int gi = gOff + r * 4 * h, gf = gi + h, gg = gf + h, go = gg + h;
+            int cp = cPrevOff + r * h, co = cOutOff + r * h, ho = hOutOff + r * h;
+            for (int j = 0; j < h; j += L) {
+                boolean full = j + L <= h;
+                FloatVector vi = full ? FloatVector.fromArray(S, gates, gi + j) : FloatVector.fromArray(S, gates, gi + j, t);
+                FloatVector vf = full ? FloatVector.fromArray(S, gates, gf + j) : FloatVector.fromArray(S, gates, gf + j, t);
+                FloatVector vg = full ? FloatVector.fromArray(S, gates, gg + j) : FloatVector.fromArray(S, gates, gg + j, t);
+                FloatVector vo = full ? FloatVector.fromArray(S, gates, go + j) : FloatVector.fromArray(S, gates, go + j, t);
+                FloatVector vc = full ? FloatVector.fromArray(S, cPrev, cp + j) : FloatVector.fromArray(S, cPrev, cp + j, t);
+                vi = sigmoid(vi);
+                vf = sigmoid(vf);
+                vg = tanh(vg);
+                vo = sigmoid(vo);
+                FloatVector c = vf.mul(vc).add(vi.mul(vg));
+                FloatVector hv = vo.mul(tanh(c));
+                if (full) {
+                    vi.intoArray(gates, gi + j);
+                    vf.intoArray(gates, gf + j);
+                    vg.intoArray(gates, gg + j);
+                    vo.intoArray(gates, go + j);
+                    c.intoArray(cOut, co + j);
+                    hv.intoArray(hOut, ho + j);
+                } else {
+                    vi.intoArray(gates, gi + j, t);
+                    vf.intoArray(gates, gf + j, t);
+                    vg.intoArray(gates, gg + j, t);
+                    vo.intoArray(gates, go + j, t);
+                    c.intoArray(cOut, co + j, t);
+                    hv.intoArray(hOut, ho + j, t);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void lstmBackward(int batch, int h, float[] dh, int dhOff, float[] dcNext, int dcNextOff, float[] gates, int gOff,
+                             float[] cPrev, int cPrevOff, float[] c, int cOff, float[] dz, int dzOff, float[] dcPrev, int dcPrevOff) {
+        VectorMask<Float> t = S.indexInRange(S.loopBound(h), h);
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        for (int r = 0; r < batch; r++) {
+            int gi = gOff + r * 4 * h, zi = dzOff + r * 4 * h, rh = r * h;
+            for (int j = 0; j < h; j += L) {
+                boolean full = j + L <= h;
+                FloatVector i = full ? FloatVector.fromArray(S, gates, gi + j) : FloatVector.fromArray(S, gates, gi + j, t);
+                FloatVector f = full ? FloatVector.fromArray(S, gates, gi + h + j) : FloatVector.fromArray(S, gates, gi + h + j, t);
+                FloatVector g = full ? FloatVector.fromArray(S, gates, gi + 2 * h + j) : FloatVector.fromArray(S, gates, gi + 2 * h + j, t);
+                FloatVector o = full ? FloatVector.fromArray(S, gates, gi + 3 * h + j) : FloatVector.fromArray(S, gates, gi + 3 * h + j, t);
+                FloatVector d = full ? FloatVector.fromArray(S, dh, dhOff + rh + j) : FloatVector.fromArray(S, dh, dhOff + rh + j, t);
+                FloatVector dn = full ? FloatVector.fromArray(S, dcNext, dcNextOff + rh + j)
+                        : FloatVector.fromArray(S, dcNext, dcNextOff + rh + j, t);
+                FloatVector cp = full ? FloatVector.fromArray(S, cPrev, cPrevOff + rh + j) : FloatVector.fromArray(S, cPrev, cPrevOff + rh + j, t);
+                FloatVector cc = full ? FloatVector.fromArray(S, c, cOff + rh + j) : FloatVector.fromArray(S, c, cOff + rh + j, t);
+                FloatVector tc = tanh(cc);
+                FloatVector dc = dn.add(d.mul(o).mul(one.sub(tc.mul(tc))));
+                FloatVector di = dc.mul(g).mul(i.mul(one.sub(i)));
+                FloatVector df = dc.mul(cp).mul(f.mul(one.sub(f)));
+                FloatVector dg = dc.mul(i).mul(one.sub(g.mul(g)));
+                FloatVector dov = d.mul(tc).mul(o.mul(one.sub(o)));
+                FloatVector dcp = dc.mul(f);
+                if (full) {
+                    di.intoArray(dz, zi + j);
+                    df.intoArray(dz, zi + h + j);
+                    dg.intoArray(dz, zi + 2 * h + j);
+                    dov.intoArray(dz, zi + 3 * h + j);
+                    dcp.intoArray(dcPrev, dcPrevOff + rh + j);
+                } else {
+                    di.intoArray(dz, zi + j, t);
+                    df.intoArray(dz, zi + h + j, t);
+                    dg.intoArray(dz, zi + 2 * h + j, t);
+                    dov.intoArray(dz, zi + 3 * h + j, t);
+                    dcp.intoArray(dcPrev, dcPrevOff + rh + j, t);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void gruForward(int batch, int h, float[] gx, int gxOff, float[] gh, int ghOff, float[] hPrev, int hPrevOff,
+                           float[] hOut, int hOutOff, float[] cache, int cacheOff) {
+        VectorMask<Float> t = S.indexInRange(S.loopBound(h), h);
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        for (int r = 0; r < batch; r++) {
+            int x = gxOff + r * 3 * h, y = ghOff + r * 3 * h, k = cacheOff + r * 4 * h, rh = r * h;
+            for (int j = 0; j < h; j += L) {
+                boolean full = j + L <= h;
+                FloatVector xr = full ? FloatVector.fromArray(S, gx, x + j) : FloatVector.fromArray(S, gx, x + j, t);
+                FloatVector xz = full ? FloatVector.fromArray(S, gx, x + h + j) : FloatVector.fromArray(S, gx, x + h + j, t);
+                FloatVector xn = full ? FloatVector.fromArray(S, gx, x + 2 * h + j) : FloatVector.fromArray(S, gx, x + 2 * h + j, t);
+                FloatVector yr = full ? FloatVector.fromArray(S, gh, y + j) : FloatVector.fromArray(S, gh, y + j, t);
+                FloatVector yz = full ? FloatVector.fromArray(S, gh, y + h + j) : FloatVector.fromArray(S, gh, y + h + j, t);
+                FloatVector hn = full ? FloatVector.fromArray(S, gh, y + 2 * h + j) : FloatVector.fromArray(S, gh, y + 2 * h + j, t);
+                FloatVector hp = full ? FloatVector.fromArray(S, hPrev, hPrevOff + rh + j) : FloatVector.fromArray(S, hPrev, hPrevOff + rh + j, t);
+                FloatVector rg = sigmoid(xr.add(yr));
+                FloatVector zg = sigmoid(xz.add(yz));
+                FloatVector n = tanh(xn.add(rg.mul(hn)));
+                FloatVector hv = one.sub(zg).mul(n).add(zg.mul(hp));
+                if (full) {
+                    rg.intoArray(cache, k + j);
+                    zg.intoArray(cache, k + h + j);
+                    n.intoArray(cache, k + 2 * h + j);
+                    hn.intoArray(cache, k + 3 * h + j);
+                    hv.intoArray(hOut, hOutOff + rh + j);
+                } else {
+                    rg.intoArray(cache, k + j, t);
+                    zg.intoArray(cache, k + h + j, t);
+                    n.intoArray(cache, k + 2 * h + j, t);
+                    hn.intoArray(cache, k + 3 * h + j, t);
+                    hv.intoArray(hOut, hOutOff + rh + j, t);
+                }
+            }
+        }
+    }
+
+    /** No transcendental function here: bitwise the scalar twin. */
+    @Override
+    public void gruBackward(int batch, int h, float[] dh, int dhOff, float[] hPrev, int hPrevOff, float[] cache, int cacheOff,
+                            float[] dzx, int dzxOff, float[] dzh, int dzhOff, float[] direct, int directOff) {
+        VectorMask<Float> t = S.indexInRange(S.loopBound(h), h);
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        for (int r = 0; r < batch; r++) {
+            int k = cacheOff + r * 4 * h, x = dzxOff + r * 3 * h, y = dzhOff + r * 3 * h, rh = r * h;
+            for (int j = 0; j < h; j += L) {
+                boolean full = j + L <= h;
+                FloatVector rg = full ? FloatVector.fromArray(S, cache, k + j) : FloatVector.fromArray(S, cache, k + j, t);
+                FloatVector zg = full ? FloatVector.fromArray(S, cache, k + h + j) : FloatVector.fromArray(S, cache, k + h + j, t);
+                FloatVector n = full ? FloatVector.fromArray(S, cache, k + 2 * h + j) : FloatVector.fromArray(S, cache, k + 2 * h + j, t);
+                FloatVector hn = full ? FloatVector.fromArray(S, cache, k + 3 * h + j) : FloatVector.fromArray(S, cache, k + 3 * h + j, t);
+                FloatVector d = full ? FloatVector.fromArray(S, dh, dhOff + rh + j) : FloatVector.fromArray(S, dh, dhOff + rh + j, t);
+                FloatVector hp = full ? FloatVector.fromArray(S, hPrev, hPrevOff + rh + j) : FloatVector.fromArray(S, hPrev, hPrevOff + rh + j, t);
+                FloatVector dn = d.mul(one.sub(zg)).mul(one.sub(n.mul(n)));
+                FloatVector dr = dn.mul(hn).mul(rg.mul(one.sub(rg)));
+                FloatVector dzz = d.mul(hp.sub(n)).mul(zg.mul(one.sub(zg)));
+                FloatVector dnh = dn.mul(rg);
+                FloatVector dir = d.mul(zg);
+                if (full) {
+                    dr.intoArray(dzx, x + j);
+                    dzz.intoArray(dzx, x + h + j);
+                    dn.intoArray(dzx, x + 2 * h + j);
+                    dr.intoArray(dzh, y + j);
+                    dzz.intoArray(dzh, y + h + j);
+                    dnh.intoArray(dzh, y + 2 * h + j);
+                    dir.intoArray(direct, directOff + rh + j);
+                } else {
+                    dr.intoArray(dzx, x + j, t);
+                    dzz.intoArray(dzx, x + h + j, t);
+                    dn.intoArray(dzx, x + 2 * h + j, t);
+                    dr.intoArray(dzh, y + j, t);
+                    dzz.intoArray(dzh, y + h + j, t);
+                    dnh.intoArray(dzh, y + 2 * h + j, t);
+                    dir.intoArray(direct, directOff + rh + j, t);
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
     // Activations, built from correctly rounded operations only (see the class comment).
     // ---------------------------------------------------------------------------------------
 

@@ -774,4 +774,230 @@ class KernelsAgreementTest {
         assertTrue(VectorKernels.lanes() >= 1 && Integer.bitCount(VectorKernels.lanes()) == 1);
         assertEquals("vector", VEC.name());
     }
+
+    // ---------------------------------------------------------------- gated cells
+
+    /**
+     * The recurrent products of a gated cell: W is G*h x h, no activation (act null), forward
+     * (out = pre + hPrev W^T, with and without W^T packed) and backward (out = g + next W, with and
+     * without W packed; g and out the same region, as the driver calls it), against double loops.
+     */
+    @Test
+    void nonSquareRecurrentProductsAgree() {
+        for (int h : new int[] {1, 7, 9, 17, 33, 65}) {
+            for (int gates : new int[] {3, 4}) {
+                int m = gates * h;
+                for (int batch : new int[] {1, 3, 5}) {
+                    Mat w = new Mat(m, h).dense(), hp = new Mat(batch, h).dense(), pre = new Mat(batch, m).dense();
+                    double[][] ref = new double[batch][m], abs = new double[batch][m];
+                    for (int r = 0; r < batch; r++) {
+                        for (int i = 0; i < m; i++) {
+                            double v = pre.get(r, i), a = Math.abs(v);
+                            for (int j = 0; j < h; j++) {
+                                v += w.get(i, j) * hp.get(r, j);
+                                a += Math.abs(w.get(i, j) * hp.get(r, j));
+                            }
+                            ref[r][i] = v;
+                            abs[r][i] = a;
+                        }
+                    }
+                    for (Kernels kk : BOTH) {
+                        for (boolean packedW : new boolean[] {false, true}) {
+                            float[] wt = null;
+                            if (packedW) {
+                                wt = new float[Math.max(1, kk.packedWeightsLength(m, h))];
+                                kk.packTransposedWeights(m, h, w.data, w.off, wt);
+                            }
+                            Mat out0 = new Mat(batch, m).dense(), out = out0.copy();
+                            kk.recurrentForward(null, batch, m, h, w.data, w.off, wt, hp.data, hp.off, pre.data, pre.off, out.data, out.off);
+                            check("forward G=" + gates + " " + dims(kk, batch, m, h) + (packedW ? " packed" : ""), out, out0, ref, abs, h, 2);
+                        }
+                    }
+                    // backward: out (batch x h) = g + next (batch x m) W
+                    Mat next = new Mat(batch, m).dense(), g = new Mat(batch, h).dense();
+                    double[][] bref = new double[batch][h], babs = new double[batch][h];
+                    for (int r = 0; r < batch; r++) {
+                        for (int j = 0; j < h; j++) {
+                            double v = g.get(r, j), a = Math.abs(v);
+                            for (int i = 0; i < m; i++) {
+                                v += next.get(r, i) * w.get(i, j);
+                                a += Math.abs(next.get(r, i) * w.get(i, j));
+                            }
+                            bref[r][j] = v;
+                            babs[r][j] = a;
+                        }
+                    }
+                    float[][] results = new float[4][];
+                    int n = 0;
+                    for (Kernels kk : BOTH) {
+                        for (boolean packedW : new boolean[] {false, true}) {
+                            float[] wp = null;
+                            if (packedW) {
+                                wp = new float[Math.max(1, kk.packedWeightsLength(m, h))];
+                                kk.packWeights(m, h, w.data, w.off, wp);
+                            }
+                            Mat inPlace = g.copy();
+                            kk.recurrentBackward(null, batch, m, h, w.data, w.off, wp, next.data, next.off, inPlace.data, inPlace.off,
+                                    null, 0, inPlace.data, inPlace.off);
+                            check("backward G=" + gates + " " + dims(kk, batch, h, m) + (packedW ? " packed" : ""), inPlace, g, bref, babs, m, 2);
+                            results[n++] = inPlace.data;
+                        }
+                    }
+                    assertArrayEquals(results[0], results[1], "scalar: packed W gives the same bits");
+                    assertArrayEquals(results[2], results[3], "vector: packed W gives the same bits");
+                }
+            }
+        }
+    }
+
+    static double sig(double a) { return 1 / (1 + Math.exp(-a)); }
+
+    /**
+     * The LSTM's element-wise steps, both paths, against double: the activations are a few ulp
+     * off (polynomial exp and tanh in the vector path, Math's in the scalar one), and every value
+     * is a few operations on them, so each element is held to 16 ulp of 1.
+     */
+    @Test
+    void lstmStepsAgree() {
+        for (int h : SIZES) {
+            for (int batch : new int[] {1, 3}) {
+                Mat pre = new Mat(batch, 4 * h).dense(), cp = new Mat(batch, h).dense();
+                for (int k = 0; k < batch * 4 * h; k++) pre.data[pre.off + k] *= 4;   // reach the flat parts
+                double[][] gates = new double[batch][4 * h], c = new double[batch][h], hh = new double[batch][h];
+                for (int r = 0; r < batch; r++) {
+                    for (int j = 0; j < h; j++) {
+                        double i = sig(pre.get(r, j)), f = sig(pre.get(r, h + j)), g = Math.tanh(pre.get(r, 2 * h + j)), o = sig(pre.get(r, 3 * h + j));
+                        gates[r][j] = i;
+                        gates[r][h + j] = f;
+                        gates[r][2 * h + j] = g;
+                        gates[r][3 * h + j] = o;
+                        c[r][j] = f * cp.get(r, j) + i * g;
+                        hh[r][j] = o * Math.tanh(c[r][j]);
+                    }
+                }
+                for (Kernels kk : BOTH) {
+                    Mat g = pre.copy(), cOut = new Mat(batch, h).dense(), hOut = new Mat(batch, h).dense();
+                    Mat c0 = cOut.copy(), h0 = hOut.copy();
+                    kk.lstmForward(batch, h, g.data, g.off, cp.data, cp.off, cOut.data, cOut.off, hOut.data, hOut.off);
+                    String what = "lstmForward " + kk.name() + " h=" + h + " batch=" + batch;
+                    // each value is a few operations on activations that are a few ulp off: 16 ulp of 1
+                    check(what + " gates", g, pre, gates, ones(batch, 4 * h), 0, 0);
+                    check(what + " c", cOut, c0, c, ones(batch, h), 0, 0);
+                    check(what + " h", hOut, h0, hh, ones(batch, h), 0, 0);
+                }
+                // backward from the double forward's values (rounded to float), against double
+                Mat dh = new Mat(batch, h).dense(), dcn = new Mat(batch, h).dense();
+                Mat gf = matOf(gates), cf = matOf(c);
+                double[][] dz = new double[batch][4 * h], dcp = new double[batch][h];
+                for (int r = 0; r < batch; r++) {
+                    for (int j = 0; j < h; j++) {
+                        double i = gf.get(r, j), f = gf.get(r, h + j), g = gf.get(r, 2 * h + j), o = gf.get(r, 3 * h + j);
+                        double tc = Math.tanh(cf.get(r, j)), d = dh.get(r, j);
+                        double dc = dcn.get(r, j) + d * o * (1 - tc * tc);
+                        dz[r][j] = dc * g * i * (1 - i);
+                        dz[r][h + j] = dc * cp.get(r, j) * f * (1 - f);
+                        dz[r][2 * h + j] = dc * i * (1 - g * g);
+                        dz[r][3 * h + j] = d * tc * o * (1 - o);
+                        dcp[r][j] = dc * f;
+                    }
+                }
+                for (Kernels kk : BOTH) {
+                    Mat dzo = new Mat(batch, 4 * h).dense(), dco = new Mat(batch, h).dense(), dz0 = dzo.copy(), dc0 = dco.copy();
+                    kk.lstmBackward(batch, h, dh.data, dh.off, dcn.data, dcn.off, gf.data, gf.off, cp.data, cp.off, cf.data, cf.off,
+                            dzo.data, dzo.off, dco.data, dco.off);
+                    check("lstmBackward " + kk.name() + " h=" + h + " dz", dzo, dz0, dz, ones(batch, 4 * h), 0, 0);
+                    check("lstmBackward " + kk.name() + " h=" + h + " dcPrev", dco, dc0, dcp, ones(batch, h), 0, 0);
+                }
+            }
+        }
+    }
+
+    @Test
+    void gruStepsAgree() {
+        for (int h : SIZES) {
+            for (int batch : new int[] {1, 3}) {
+                Mat gx = new Mat(batch, 3 * h).dense(), gh = new Mat(batch, 3 * h).dense(), hp = new Mat(batch, h).dense();
+                for (int k = 0; k < batch * 3 * h; k++) gx.data[gx.off + k] *= 4;
+                double[][] cache = new double[batch][4 * h], hh = new double[batch][h];
+                for (int r = 0; r < batch; r++) {
+                    for (int j = 0; j < h; j++) {
+                        double rg = sig(gx.get(r, j) + gh.get(r, j)), z = sig(gx.get(r, h + j) + gh.get(r, h + j));
+                        double n = Math.tanh(gx.get(r, 2 * h + j) + rg * gh.get(r, 2 * h + j));
+                        cache[r][j] = rg;
+                        cache[r][h + j] = z;
+                        cache[r][2 * h + j] = n;
+                        cache[r][3 * h + j] = gh.get(r, 2 * h + j);
+                        hh[r][j] = (1 - z) * n + z * hp.get(r, j);
+                    }
+                }
+                for (Kernels kk : BOTH) {
+                    Mat hOut = new Mat(batch, h).dense(), co = new Mat(batch, 4 * h).dense(), h0 = hOut.copy(), c0 = co.copy();
+                    kk.gruForward(batch, h, gx.data, gx.off, gh.data, gh.off, hp.data, hp.off, hOut.data, hOut.off, co.data, co.off);
+                    check("gruForward " + kk.name() + " h=" + h + " h", hOut, h0, hh, ones(batch, h), 0, 0);
+                    check("gruForward " + kk.name() + " h=" + h + " cache", co, c0, cache, ones(batch, 4 * h), 0, 0);
+                }
+                Mat dh = new Mat(batch, h).dense(), cf = matOf(cache);
+                float[][] out = new float[2][];
+                int n = 0;
+                for (Kernels kk : BOTH) {
+                    Mat dzx = new Mat(batch, 3 * h).dense(), dzh = new Mat(batch, 3 * h).dense(), dir = new Mat(batch, h).dense();
+                    Mat dzx0 = dzx.copy(), dzh0 = dzh.copy(), dir0 = dir.copy();
+                    kk.gruBackward(batch, h, dh.data, dh.off, hp.data, hp.off, cf.data, cf.off, dzx.data, dzx.off, dzh.data, dzh.off,
+                            dir.data, dir.off);
+                    double[][] wx = new double[batch][3 * h], wh = new double[batch][3 * h], wd = new double[batch][h];
+                    for (int r = 0; r < batch; r++) {
+                        for (int j = 0; j < h; j++) {
+                            double rg = cf.get(r, j), z = cf.get(r, h + j), nn = cf.get(r, 2 * h + j), hn = cf.get(r, 3 * h + j), d = dh.get(r, j);
+                            double dn = d * (1 - z) * (1 - nn * nn);
+                            wx[r][j] = dn * hn * rg * (1 - rg);
+                            wx[r][h + j] = d * (hp.get(r, j) - nn) * z * (1 - z);
+                            wx[r][2 * h + j] = dn;
+                            wh[r][j] = wx[r][j];
+                            wh[r][h + j] = wx[r][h + j];
+                            wh[r][2 * h + j] = dn * rg;
+                            wd[r][j] = d * z;
+                        }
+                    }
+                    check("gruBackward " + kk.name() + " h=" + h + " dzx", dzx, dzx0, wx, ones(batch, 3 * h), 0, 0);
+                    check("gruBackward " + kk.name() + " h=" + h + " dzh", dzh, dzh0, wh, ones(batch, 3 * h), 0, 0);
+                    check("gruBackward " + kk.name() + " h=" + h + " direct", dir, dir0, wd, ones(batch, h), 0, 0);
+                    out[n++] = concat(region(dzx), region(dzh), region(dir));
+                }
+                assertArrayEquals(out[0], out[1], "gruBackward has no transcendental function: the paths agree bitwise");
+            }
+        }
+    }
+
+    /** A scale of 1 per element: a tolerance of 1.5 gamma(1) plus 16 ulp of 1 (see the callers). */
+    private static double[][] ones(int rows, int cols) {
+        double[][] a = new double[rows][cols];
+        for (double[] r : a) Arrays.fill(r, 16 / 1.5);
+        return a;
+    }
+
+    /** The values rounded to float, as a dense Mat. */
+    private Mat matOf(double[][] v) {
+        Mat m = new Mat(v.length, v[0].length).dense();
+        for (int i = 0; i < v.length; i++) for (int j = 0; j < v[0].length; j++) m.data[m.off + i * m.cols + j] = (float) v[i][j];
+        return m;
+    }
+
+    /** The values of a Mat's region, row by row. */
+    private static float[] region(Mat m) {
+        float[] r = new float[m.rows * m.cols];
+        for (int i = 0; i < m.rows; i++) System.arraycopy(m.data, m.off + i * m.ld, r, i * m.cols, m.cols);
+        return r;
+    }
+
+    private static float[] concat(float[]... parts) {
+        int n = 0;
+        for (float[] p : parts) n += p.length;
+        float[] r = new float[n];
+        int k = 0;
+        for (float[] p : parts) {
+            System.arraycopy(p, 0, r, k, p.length);
+            k += p.length;
+        }
+        return r;
+    }
 }

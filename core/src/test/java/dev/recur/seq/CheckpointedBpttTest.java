@@ -81,12 +81,14 @@ class CheckpointedBpttTest {
     }
 
     /**
-     * A stack of unidirectional layers: a checkpoint holds every layer's state, and the result is
-     * bitwise store-all's (dense inputs); a bidirectional network is refused with the reason.
+     * A stack of unidirectional layers of each cell: a checkpoint holds every layer's state (and
+     * the LSTM's cell state), and the result is bitwise store-all's (dense inputs); a
+     * bidirectional network is refused with the reason.
      */
-    @Test
-    void stacksCheckpointEveryLayer() {
-        Shape shape = Shape.network(4, 9, 3, 3, false, dev.recur.Cell.ELMAN);
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(dev.recur.Cell.class)
+    void stacksCheckpointEveryLayer(dev.recur.Cell cell) {
+        Shape shape = Shape.network(4, 9, 3, 3, false, cell);
         Rnn rnn = Fixtures.scalarRnn(shape);
         Params p = SyntheticSource.contractingParams(shape, 5, 0.9);
         int T = 700, B = 2;
