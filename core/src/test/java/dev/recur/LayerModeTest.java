@@ -34,9 +34,11 @@ class LayerModeTest {
     static Stream<Arguments> cases() {
         List<Arguments> list = new ArrayList<>();
         for (KernelChoice path : new KernelChoice[] {KernelChoice.SCALAR, KernelChoice.VECTOR}) {
-            list.add(Arguments.of(path, Activation.TANH, 1, 1, 70, 9, false));
-            list.add(Arguments.of(path, Activation.SIGMOID, 2, 3, 130, 31, true));
-            list.add(Arguments.of(path, Activation.TANH, 3, 5, 5, 33, true));
+            for (Cell cell : Cell.values()) {
+                list.add(Arguments.of(path, cell, Activation.TANH, 1, 1, 70, 9, false));
+                list.add(Arguments.of(path, cell, cell == Cell.ELMAN ? Activation.SIGMOID : Activation.TANH, 2, 3, 130, 31, true));
+                list.add(Arguments.of(path, cell, Activation.TANH, 3, 5, 5, 33, true));
+            }
         }
         return list.stream();
     }
@@ -47,10 +49,10 @@ class LayerModeTest {
     }
 
     /** Without a loss, backward from the caller's dL/d(outputs): the head's gradients stay zero. */
-    @ParameterizedTest(name = "{0} {1} L={2} B={3} T={4} H={5}")
+    @ParameterizedTest(name = "{0} {1} {2} L={3} B={4} T={5} H={6}")
     @MethodSource("cases")
-    void layerModeLeavesTheHeadAlone(KernelChoice path, Activation act, int layers, int batch, int steps, int hid, boolean lengths) {
-        Shape shape = Shape.network(5, hid, 6, layers, false, Cell.ELMAN);
+    void layerModeLeavesTheHeadAlone(KernelChoice path, Cell cell, Activation act, int layers, int batch, int steps, int hid, boolean lengths) {
+        Shape shape = Shape.network(5, hid, 6, layers, false, cell);
         NetFixture f = new NetFixture(shape, act, steps, batch, NetFixture.Options.of(true, "none").lengths(lengths).withH0(true)
                 .layer(true), 77 + hid);
         Rnn rnn = Rnn.builder(shape).activation(act).kernels(path).build();
@@ -81,10 +83,10 @@ class LayerModeTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} {1} L={2} B={3} T={4} H={5}")
+    @ParameterizedTest(name = "{0} {1} {2} L={3} B={4} T={5} H={6}")
     @MethodSource("cases")
-    void inferenceWorkspaceAndPredict(KernelChoice path, Activation act, int layers, int batch, int steps, int hid, boolean lengths) {
-        Shape shape = layers == 1 ? new Shape(5, hid, 6) : Shape.network(5, hid, 6, layers, false, Cell.ELMAN);
+    void inferenceWorkspaceAndPredict(KernelChoice path, Cell cell, Activation act, int layers, int batch, int steps, int hid, boolean lengths) {
+        Shape shape = layers == 1 && cell == Cell.ELMAN ? new Shape(5, hid, 6) : Shape.network(5, hid, 6, layers, false, cell);
         NetFixture f = new NetFixture(shape, act, steps, batch, NetFixture.Options.of(true, "xent").lengths(lengths).withH0(true), 91 + hid);
         Rnn rnn = Rnn.builder(shape).activation(act).kernels(path).build();
         Params p = Params.wrap(shape, f.params.clone());

@@ -14,6 +14,8 @@ final class Sampler {
     private final int[] vocab;           // index -> code point
     private final Workspace ws;
     private final float[] h, out;
+    /** An LSTM's cell state, carried beside h; null for the other cells. */
+    private final float[] c;
     private final int[] x = new int[1];
     private final Batch step;
 
@@ -29,7 +31,12 @@ final class Sampler {
         this.h = new float[rnn.shape().stateBlocks() * rnn.shape().hidden()];
         this.out = new float[rnn.shape().output()];
         this.step = new Batch(1, 1).input(x).initialState(h);
+        this.c = rnn.shape().cell() == dev.recur.Cell.LSTM ? new float[h.length] : null;
+        if (c != null) step.initialCell(c);
     }
+
+    /** The outputs after the last symbol fed (the next symbol's logits); the sampler's own array. */
+    float[] outputs() { return out; }
 
     /** Index of a character in the vocabulary, or -1. */
     int indexOf(int codePoint) { return java.util.Arrays.binarySearch(vocab, codePoint); }
@@ -39,6 +46,7 @@ final class Sampler {
         x[0] = symbol;
         rnn.predict(params, ws, step, out, 0);
         ws.finalState(h, 0);
+        if (c != null) ws.finalCell(c, 0);
     }
 
     /**

@@ -2,17 +2,20 @@ package dev.recur.cli;
 
 import dev.recur.Backprop;
 import dev.recur.Batch;
+import dev.recur.Cell;
 import dev.recur.Grads;
 import dev.recur.Loss;
 import dev.recur.Params;
 import dev.recur.Rnn;
 import dev.recur.Workspace;
 
+import java.util.Arrays;
 
 /**
  * Loss and gradients of one batch under a BPTT mode, built from the engine's chunk API:
- * a forward pass carries its final state into the next chunk, and backward carries dL/dh_0 of
- * a later chunk into dL/dh_T of the earlier one, so chunks compose into exact gradients.
+ * a forward pass carries its final state (and an LSTM's cell state) into the next chunk, and
+ * backward carries dL/dh_0 (and dL/dc_0) of a later chunk into dL/dh_T (dL/dc_T) of the earlier
+ * one, so chunks compose into exact gradients.
  *
  * <ul>
  *   <li><b>full</b>: one update per batch, the exact gradient of the summed loss of all T steps.
@@ -40,7 +43,9 @@ final class SequenceGrad {
     private final Workspace wsA, wsB;
     private final Grads grads;
     private final float[] states;    // every layer's h_0..h_T, (T+1)*kbh
-    private final float[] dh;
+    /** An LSTM's cell states c_0..c_T laid out as {@link #states}; null for the other cells. */
+    private final float[] cells;
+    private final float[] dh, dc;
     /** The zero dL/dh_t of the look-back chunks (no loss there), sized for the longest. */
     private final float[] zeros;
     private final Batch batchA, batchB;
@@ -63,20 +68,35 @@ final class SequenceGrad {
         this.grads = Grads.zeros(rnn.shape());
         this.states = new float[(T + 1) * kbh];
         this.dh = new float[kbh];
+        boolean lstm = rnn.shape().cell() == Cell.LSTM;
+        this.cells = lstm ? new float[(T + 1) * kbh] : null;
+        this.dc = lstm ? new float[kbh] : null;
         this.zeros = new float[span * B * H];
         this.batchA = new Batch(B, span);
         this.batchB = new Batch(B, span);
     }
 
-    /**
-     * Runs the batch from the initial states {@code h0} (every layer's, L*B*H, or null for zeros),
-     * calling {@code update} after each gradient, and writes the final states into {@code hT}
-     * (may be null). Returns the summed loss of the scored steps (each scored once).
-     */
+    /** {@link #run(Params, Task.Batch, float[], float[], float[], float[], Update)} for cells without a cell state. */
     double run(Params params, Task.Batch b, float[] h0, float[] hT, Update update) {
+        return run(params, b, h0, null, hT, null, update);
+    }
+
+    /**
+     * Runs the batch from the initial states {@code h0} and, for an LSTM, cell states {@code c0}
+     * (every layer's, L*B*H, or null for zeros), calling {@code update} after each gradient, and
+     * writes the final states into {@code hT} and {@code cT} (either may be null). Returns the
+     * summed loss of the scored steps (each scored once).
+     */
+    double run(Params params, Task.Batch b, float[] h0, float[] c0, float[] hT, float[] cT, Update update) {
         final int bh = kbh;
         if (h0 != null) System.arraycopy(h0, 0, states, 0, bh);
-        else java.util.Arrays.fill(states, 0, bh, 0f);
+        else Arrays.fill(states, 0, bh, 0f);
+        if (cells != null) {
+            if (c0 != null) System.arraycopy(c0, 0, cells, 0, bh);
+            else Arrays.fill(cells, 0, bh, 0f);
+        } else if (c0 != null || cT != null) {
+            throw new IllegalArgumentException("cell states given for " + rnn.shape() + ", expected them for an LSTM only");
+        }
         double loss = 0;
         int done = 0; // states[0..done] are known
         int prev = 0; // end of the previous window
@@ -100,6 +120,7 @@ final class SequenceGrad {
             if (e == T) break;
         }
         if (hT != null) System.arraycopy(states, T * bh, hT, 0, bh);
+        if (cT != null) System.arraycopy(cells, T * bh, cT, 0, bh);
         return loss;
     }
 
@@ -108,8 +129,14 @@ final class SequenceGrad {
         final int nA = lossStart - s, nB = e - lossStart;
         if (nA > 0) forward(params, wsA, batchA, b, s, lossStart, false);
         double loss = forward(params, wsB, batchB, b, lossStart, e, true);
-        rnn.backward(params, wsB, grads, bp.clear().initialStateGradient(dh, 0));
-        if (nA > 0) rnn.backward(params, wsA, grads, bp.clear().outputGradient(zeros, 0).finalStateGradient(dh, 0));
+        bp.clear().initialStateGradient(dh, 0);
+        if (dc != null) bp.initialCellGradient(dc, 0);
+        rnn.backward(params, wsB, grads, bp);
+        if (nA > 0) {
+            bp.clear().outputGradient(zeros, 0).finalStateGradient(dh, 0);
+            if (dc != null) bp.finalCellGradient(dc, 0);
+            rnn.backward(params, wsA, grads, bp);
+        }
         return loss;
     }
 
@@ -128,6 +155,7 @@ final class SequenceGrad {
     private double forward(Params params, Workspace ws, Batch call, Task.Batch b, int from, int to, boolean head) {
         int n = to - from;
         call.size(B, n).initialState(states, from * kbh);
+        if (cells != null) call.initialCell(cells, from * kbh);
         if (b.xi != null) call.input(b.xi, from * B);
         else call.input(b.xf, from * B * I);
         if (!head) {
@@ -139,7 +167,10 @@ final class SequenceGrad {
             else call.targets(b.yf, off * B * rnn.shape().output()).loss(Loss.SQUARED_ERROR);
         }
         double loss = rnn.forward(params, ws, call);
-        for (int t = 1; t <= n; t++) ws.stateAt(t, states, (from + t) * kbh);
+        for (int t = 1; t <= n; t++) {
+            ws.stateAt(t, states, (from + t) * kbh);
+            if (cells != null) ws.cellAt(t, cells, (from + t) * kbh);
+        }
         return loss;
     }
 }

@@ -381,7 +381,9 @@ final class TrainCommand extends BaseCommand {
         Params params = saved != null ? saved.params() : Params.random(shape, Seeds.mix(cfg.seed(), 1));
         Optimizer opt = optimizer(cfg, shape.size());
         float[] carried = t.stateful() ? new float[cfg.layers() * B * cfg.hidden()] : null;
-        if (saved != null) restore(saved, opt, carried, resumeFile);
+        // an LSTM carries its cell state beside h: both, or the next batch starts from a different state
+        float[] carriedCell = t.stateful() && cellKind == dev.recur.Cell.LSTM ? new float[carried.length] : null;
+        if (saved != null) restore(saved, opt, carried, carriedCell, resumeFile);
 
         Progress.Mode mode = Progress.resolve(progress);
         Progress prog = new Progress(err(), mode, totalIters);
@@ -431,7 +433,7 @@ final class TrainCommand extends BaseCommand {
                 while (iter < totalIters) {
                     long t0 = System.nanoTime();
                     t.fill(iter, batchBuf);
-                    double loss = sg.run(params, batchBuf, carried, carried, update);
+                    double loss = sg.run(params, batchBuf, carried, carriedCell, carried, carriedCell, update);
                     trainNanos += System.nanoTime() - t0;
                     if (!Double.isFinite(loss) || !Double.isFinite(lastNorm[0])) {
                         throw CliException.runtime(String.format(Locale.ROOT, "training diverged at iteration %d (loss %s, "
@@ -470,14 +472,14 @@ final class TrainCommand extends BaseCommand {
                         logEval(prog, t, iter, lastEval, history);
                     }
                     if (save != null && saveEvery != null && iter % saveEvery == 0 && iter < totalIters) {
-                        saveModel(t, cfg, params, opt, carried, iter);
+                        saveModel(t, cfg, params, opt, carried, carriedCell, iter);
                     }
                     if (stopRequested) {
                         interrupted = true;
                         break;
                     }
                 }
-                if (save != null) saveModel(t, cfg, params, opt, carried, iter);
+                if (save != null) saveModel(t, cfg, params, opt, carried, carriedCell, iter);
                 if (interrupted) {
                     // print before releasing the shutdown hook: the JVM halts as soon as it returns
                     prog.finish();
@@ -632,6 +634,7 @@ final class TrainCommand extends BaseCommand {
     // ---------------------------------------------------------------- save and restore
 
     private static final String CARRIED = "train_h";
+    private static final String CARRIED_CELL = "train_c";
 
     private static String[] stateNames(Optimizer opt) {
         return switch (opt.name()) {
@@ -641,7 +644,8 @@ final class TrainCommand extends BaseCommand {
         };
     }
 
-    private void saveModel(Task t, TrainConfig cfg, Params params, Optimizer opt, float[] carried, long iter)
+    private void saveModel(Task t, TrainConfig cfg, Params params, Optimizer opt, float[] carried, float[] carriedCell,
+                           long iter)
             throws IOException {
         Map<String, Object> meta = new LinkedHashMap<>();
         meta.put("activation", cfg.activation());
@@ -665,15 +669,18 @@ final class TrainCommand extends BaseCommand {
         String[] names = stateNames(opt);
         float[][] state = opt.state();
         for (int k = 0; k < names.length; k++) extra.put(names[k], NpyArray.of(state[k].clone(), state[k].length));
-        if (carried != null) {
-            extra.put(CARRIED, cfg.layers() == 1 ? NpyArray.of(carried.clone(), cfg.batch(), cfg.hidden())
-                    : NpyArray.of(carried.clone(), cfg.layers(), cfg.batch(), cfg.hidden()));
-        }
+        if (carried != null) extra.put(CARRIED, carriedArray(cfg, carried));
+        if (carriedCell != null) extra.put(CARRIED_CELL, carriedArray(cfg, carriedCell));
         try {
             ModelFile.write(save, params, meta, extra);
         } catch (IOException e) {
             throw CliException.runtime("--save " + save + ": cannot write it (" + e.getMessage() + ")", e);
         }
+    }
+
+    private static NpyArray carriedArray(TrainConfig cfg, float[] state) {
+        return cfg.layers() == 1 ? NpyArray.of(state.clone(), cfg.batch(), cfg.hidden())
+                : NpyArray.of(state.clone(), cfg.layers(), cfg.batch(), cfg.hidden());
     }
 
     private static long savedStep(ModelFile.Model m, Path file) {
@@ -684,7 +691,7 @@ final class TrainCommand extends BaseCommand {
         return l;
     }
 
-    private static void restore(ModelFile.Model m, Optimizer opt, float[] carried, Path file) {
+    private static void restore(ModelFile.Model m, Optimizer opt, float[] carried, float[] carriedCell, Path file) {
         Object o = m.meta().get("optimizer");
         if (!(o instanceof Map<?, ?> om) || !opt.name().equals(om.get("name"))) {
             throw CliException.runtime(file + ": meta.optimizer does not name " + opt.name() + ", expected the optimiser "
@@ -706,14 +713,17 @@ final class TrainCommand extends BaseCommand {
             System.arraycopy(a.toFloats(), 0, state[k], 0, state[k].length);
         }
         opt.setSteps(st);
-        if (carried != null) {
-            NpyArray h = m.extra().get(CARRIED);
-            if (h == null || h.dtype() != NpyArray.DType.FLOAT32 || h.size() != carried.length) {
-                throw CliException.runtime(file + ": '" + CARRIED + "' is " + (h == null ? "missing" : h) + ", expected "
-                        + "float32 of " + carried.length + " values (the carried hidden state)");
-            }
-            System.arraycopy(h.toFloats(), 0, carried, 0, carried.length);
+        if (carried != null) restoreCarried(m, CARRIED, carried, "hidden", file);
+        if (carriedCell != null) restoreCarried(m, CARRIED_CELL, carriedCell, "cell", file);
+    }
+
+    private static void restoreCarried(ModelFile.Model m, String name, float[] into, String what, Path file) {
+        NpyArray a = m.extra().get(name);
+        if (a == null || a.dtype() != NpyArray.DType.FLOAT32 || a.size() != into.length) {
+            throw CliException.runtime(file + ": '" + name + "' is " + (a == null ? "missing" : a) + ", expected "
+                    + "float32 of " + into.length + " values (the carried " + what + " state)");
         }
+        System.arraycopy(a.toFloats(), 0, into, 0, into.length);
     }
 
     /** Shutdown hook (Ctrl-C, SIGTERM): ask the loop to stop at the next iteration and wait for its save. */

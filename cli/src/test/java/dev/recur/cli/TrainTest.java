@@ -11,6 +11,8 @@ import dev.recur.io.NpyArray;
 import dev.recur.kernel.KernelChoice;
 import dev.recur.reference.ReferenceNetwork;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -140,11 +142,14 @@ class TrainTest {
 
     /**
      * The chunked gradient (unscored prefix in layer mode, scored suffix with the loss head,
-     * truncated windows) against centred differences of an independent double forward pass.
+     * truncated windows) against the independent double reference, for every cell: an LSTM's
+     * cell state and its gradient must cross the chunk boundaries with the hidden state.
      */
-    @Test
-    void chunkedGradientsMatchFiniteDifferences() {
-        Shape s = new Shape(3, 6, 2);
+    @ParameterizedTest
+    @EnumSource(dev.recur.Cell.class)
+    void chunkedGradientsMatchTheReference(dev.recur.Cell cell) {
+        Shape s = cell == dev.recur.Cell.ELMAN ? new Shape(3, 6, 2) : Shape.network(3, 6, 2, 1, false, cell);
+        boolean lstm = cell == dev.recur.Cell.LSTM;
         int B = 2, T = 9;
         SplittableRandom rnd = new SplittableRandom(4);
         for (int L : new int[] {T, 4, 1}) {
@@ -165,14 +170,16 @@ class TrainTest {
             for (int k = 0; k < b.xf.length; k++) b.xf[k] = (float) (rnd.nextDouble() * 2 - 1);
             for (int k = 0; k < b.yf.length; k++) b.yf[k] = (float) (rnd.nextDouble() * 2 - 1);
             Params p = Params.random(s, 9);
-            float[] h0 = new float[B * 6];
+            float[] h0 = new float[B * 6], c0 = lstm ? new float[B * 6] : null;
             for (int k = 0; k < h0.length; k++) h0[k] = (float) (rnd.nextDouble() - 0.5);
+            if (lstm) for (int k = 0; k < c0.length; k++) c0[k] = (float) (rnd.nextDouble() * 2 - 1);
             try (Rnn rnn = Rnn.builder(s).activation(Activation.TANH).kernels(KernelChoice.SCALAR).build()) {
                 Grads total = Grads.zeros(s);
-                double loss = new SequenceGrad(rnn, B, T, L, false, 0, 0).run(p, b, h0, null, total::add);
+                float[] hT = new float[B * 6], cT = lstm ? new float[B * 6] : null;
+                double loss = new SequenceGrad(rnn, B, T, L, false, 0, 0).run(p, b, h0, c0, hT, cT, total::add);
                 // the double reference, scoring the last L steps: its loss and its exact gradient,
                 // which its own finite-difference test vouches for
-                ReferenceNetwork ref = new ReferenceNetwork("rnn", "tanh", 3, 6, 2, 1, false, 1);
+                ReferenceNetwork ref = new ReferenceNetwork(cell.id(), "tanh", 3, 6, 2, 1, false, s.biases());
                 for (Shape.Block blk : s.blocks()) ref.set(blk.name(), p.copyOf(blk.name()));
                 ReferenceNetwork.Problem pr = new ReferenceNetwork.Problem();
                 pr.steps = T;
@@ -181,6 +188,7 @@ class TrainTest {
                 pr.x = new double[T][B][3];
                 pr.yf = new double[T][B][2];
                 pr.h0 = new double[1][B][6];
+                if (lstm) pr.c0 = new double[1][B][6];
                 pr.scored = new boolean[T][B];
                 for (int t = 0; t < T; t++) {
                     for (int r = 0; r < B; r++) {
@@ -190,9 +198,14 @@ class TrainTest {
                         for (int o = 0; o < 2; o++) pr.yf[t][r][o] = b.yf[((t - (T - L)) * B + r) * 2 + o];
                     }
                 }
-                for (int r = 0; r < B; r++) for (int i = 0; i < 6; i++) pr.h0[0][r][i] = h0[r * 6 + i];
+                for (int r = 0; r < B; r++) {
+                    for (int i = 0; i < 6; i++) {
+                        pr.h0[0][r][i] = h0[r * 6 + i];
+                        if (lstm) pr.c0[0][r][i] = c0[r * 6 + i];
+                    }
+                }
                 ReferenceNetwork.Result want = ref.run(pr);
-                assertEquals(want.loss, loss, 1e-5 * Math.abs(want.loss), "L = " + L);
+                assertEquals(want.loss, loss, 1e-5 * Math.abs(want.loss), cell + " L = " + L);
                 double num = 0, den = 0;
                 for (Shape.Block blk : s.blocks()) {
                     double[] d = want.grads.get(blk.name());
@@ -203,12 +216,18 @@ class TrainTest {
                     }
                 }
                 double rel = Math.sqrt(num / den);
-                assertTrue(rel < 1e-5, "L = " + L + ": relative error " + rel);
+                assertTrue(rel < 1e-5, cell + " L = " + L + ": relative error " + rel);
+                for (int r = 0; r < B; r++) {
+                    for (int i = 0; i < 6; i++) {
+                        assertEquals(want.finalH[0][r][i], hT[r * 6 + i], 1e-5, "final h");
+                        if (lstm) assertEquals(want.finalC[0][r][i], cT[r * 6 + i], 1e-5, "final c");
+                    }
+                }
 
                 // truncated BPTT (k1 = 2, k2 = 5; T = 9 has a short last window): the windows' losses,
                 // at fixed parameters, add up to the scored loss
                 List<Double> norms = new ArrayList<>();
-                double tl = new SequenceGrad(rnn, B, T, L, true, 2, 5).run(p, b, h0, null, g -> norms.add(g.l2Norm()));
+                double tl = new SequenceGrad(rnn, B, T, L, true, 2, 5).run(p, b, h0, c0, null, null, g -> norms.add(g.l2Norm()));
                 assertEquals(loss, tl, 1e-5 * Math.abs(loss), "truncated windows score each step once");
                 assertEquals(L == T ? 5 : L == 4 ? 3 : 1, norms.size(), "updates for L = " + L);
             }
