@@ -52,6 +52,14 @@ final class SparkTrainCommand extends SparkCommand {
             + "folder or glob (local, hdfs://, s3a://); files are read whole and joined in path order.")
     String data;
 
+    @Option(names = "--inputs", paramLabel = "X.npy", description = "Train on sequences instead: inputs int (T,N) class "
+            + "indices or float (T,N,I), as recur grad reads them (local or hdfs://); needs --targets.")
+    String inputs;
+
+    @Option(names = "--targets", paramLabel = "Y.npy", description = "Targets of --inputs: int (T,N) for softmax "
+            + "cross-entropy or float (T,N,O) for 1/2 squared error.")
+    String targets;
+
     @Option(names = "--hidden", paramLabel = "H", description = "Hidden units (task default: grammar 64, text 128).")
     Integer hidden;
 
@@ -120,7 +128,8 @@ final class SparkTrainCommand extends SparkCommand {
 
     private static final String[][] TASKS = {
             {"grammar", "(default) next-character prediction on recur train's seeded grammar text"},
-            {"text", "character model on a UTF-8 file, folder or glob: use --data PATH"}};
+            {"text", "character model on a UTF-8 file, folder or glob: use --data PATH"},
+            {"npy", "sequences from .npy arrays: use --inputs X.npy --targets Y.npy"}};
 
     @Override
     int execute() {
@@ -137,11 +146,17 @@ final class SparkTrainCommand extends SparkCommand {
         Path resumeFile = resumeFile();
         Checkpoint.Saved saved = resumeFile == null ? null : Checkpoint.load(resumeFile);
         TrainSettings s = saved == null ? null : agree(saved.settings(), resumeFile);
-        String taskName = s != null ? s.task() : data != null ? "text" : task == null ? Corpora.DEFAULT_TASK : task;
-        if (data != null && task != null && !task.equals("text")) {
-            throw CliException.usage("--task " + task + " and --data both given, expected one of them (--data trains a "
-                    + "character model on the text)");
+        if ((inputs == null) != (targets == null)) {
+            throw CliException.usage((inputs == null ? "--targets" : "--inputs") + " given alone, expected --inputs X.npy "
+                    + "and --targets Y.npy together");
         }
+        if (inputs != null && data != null) throw CliException.usage("--data and --inputs both given, expected one of them");
+        String given = data != null ? "text" : inputs != null ? "npy" : null;
+        if (given != null && task != null && !task.equals(given)) {
+            throw CliException.usage("--task " + task + " and " + (given.equals("text") ? "--data" : "--inputs")
+                    + " both given, expected one of them");
+        }
+        String taskName = s != null ? s.task() : given != null ? given : task == null ? Corpora.DEFAULT_TASK : task;
         long runSeed = s != null ? s.seed() : seed;
         Corpora.CharCorpus grammar = null;
         Corpora.Defaults d;
@@ -154,9 +169,13 @@ final class SparkTrainCommand extends SparkCommand {
                 if (s == null && data == null) throw CliException.usage("--task text needs --data PATH (UTF-8 text)");
                 d = Corpora.textDefaults();
             }
+            case "npy" -> {
+                if (s == null && inputs == null) throw CliException.usage("--task npy needs --inputs X.npy --targets Y.npy");
+                d = Corpora.textDefaults();
+            }
             case "copy", "adding" -> throw CliException.usage("--task " + taskName + " is not available on Spark yet, "
                     + "expected grammar or --data PATH (train it with recur train)");
-            default -> throw CliException.usage("--task = '" + taskName + "', expected grammar, text or list");
+            default -> throw CliException.usage("--task = '" + taskName + "', expected grammar, text, npy or list");
         }
         if (s == null) s = resolve(taskName, d, P);
         long logN = logEvery != null ? positive("--log-every", logEvery) : Math.max(1, d.logEvery());
@@ -185,6 +204,13 @@ final class SparkTrainCommand extends SparkCommand {
             long t1 = System.nanoTime();
             SparkTrainer.Data train = Jobs.run(() -> prepare(sc, settings, g));
             double loadSeconds = (System.nanoTime() - t1) / 1e9;
+            if (train.steps() != s.seqLen()) {
+                if (seqLen != null && seqLen != train.steps()) {
+                    throw CliException.usage("--seq-len = " + seqLen + ", but the sequences of " + s.data() + " have "
+                            + train.steps() + " steps, expected the same or the option left out");
+                }
+                s = s.withSeqLen(train.steps());
+            }
             if (saved != null && saved.vocabulary() != null && !saved.vocabulary().equals(train.vocabulary())) {
                 throw CliException.runtime(resumeFile + ": the saved vocabulary differs from the data's (was " + s.data()
                         + " changed?)");
@@ -204,6 +230,7 @@ final class SparkTrainCommand extends SparkCommand {
                         + ", expected more to continue");
             }
             Progress prog = new Progress(lines, logN, s);
+            prog.bits = spec.classTargets();
             if (lines) {
                 err().println(train.description());
                 err().printf(Locale.ROOT, "model: I=%d, H=%d, O=%d, %s, %d parameters; %s lr %s, clip %s; batch %d x %d "
@@ -280,13 +307,16 @@ final class SparkTrainCommand extends SparkCommand {
         if (!(cv >= 0) || !Double.isFinite(cv)) {
             throw CliException.usage("--clip-value = " + cv + ", expected a number >= 0 (0 = off)");
         }
-        return new TrainSettings(taskName, dataPath(data), H, act, T, B, opt, rate, cn, cv, seed, P);
+        return new TrainSettings(taskName, dataPath(inputs != null ? inputs : data), dataPath(targets), H, act, T, B, opt, rate,
+                cn, cv, seed, P);
     }
 
     /** Options given with --resume must agree with the saved run. */
     private TrainSettings agree(TrainSettings c, Path file) {
         conflict("--task", task, c.task(), file);
         conflict("--data", dataPath(data), c.data(), file);
+        conflict("--inputs", dataPath(inputs), c.task().equals("npy") ? c.data() : null, file);
+        conflict("--targets", dataPath(targets), c.targets(), file);
         conflict("--hidden", hidden, c.hidden(), file);
         conflict("--activation", activation == null ? null : activation.toLowerCase(Locale.ROOT), c.activation(), file);
         conflict("--seq-len", seqLen, c.seqLen(), file);
@@ -334,7 +364,20 @@ final class SparkTrainCommand extends SparkCommand {
     static SparkTrainer.Data prepare(JavaSparkContext sc, TrainSettings s, Corpora.CharCorpus grammar) {
         int P = s.partitions(), T = s.seqLen();
         SparkTrainer.Data d;
-        if (grammar != null) {
+        if (s.task().equals("npy")) {
+            NpySequences.Arrays a = NpySequences.read(sc.hadoopConfiguration(), s.data(), s.targets());
+            if (P > a.sequences()) {
+                throw CliException.usage("--partitions = " + P + " > the " + a.sequences() + " sequences of " + s.data()
+                        + ", expected at most one partition per sequence");
+            }
+            Broadcast<NpySequences.Arrays> all = sc.broadcast(a);
+            JavaRDD<Shard> shards = sc.parallelize(IntStream.range(0, P).boxed().toList(), P)
+                    .mapPartitionsWithIndex((p, it) -> List.<Shard>of(SequenceShard.of(all.value(), P, p)).iterator(), true);
+            d = new SparkTrainer.Data(shards, a.input(), a.output(), a.loss(), null, (long) a.sequences() * a.steps(),
+                    a.steps(), Double.NaN, String.format(Locale.ROOT, "sequences %s -> %s: %d of %d steps, I=%d, O=%d, %s",
+                    s.data(), s.targets(), a.sequences(), a.steps(), a.input(), a.output(),
+                    a.loss().equals("xent") ? "softmax cross-entropy" : "1/2 squared error"));
+        } else if (grammar != null) {
             int[] stream = grammar.train();
             if (stream.length < T + 1) {
                 throw CliException.usage("--seq-len = " + T + ", expected at most " + (stream.length - 1) + " for the "
@@ -345,13 +388,13 @@ final class SparkTrainCommand extends SparkCommand {
             JavaRDD<Shard> shards = sc.parallelize(IntStream.range(0, P).boxed().toList(), P)
                     .mapPartitionsWithIndex((p, it) -> List.<Shard>of(StreamShard.of(all.value(), T, P, p)).iterator(), true);
             int V = grammar.vocabulary().codePointCount(0, grammar.vocabulary().length());
-            d = new SparkTrainer.Data(shards, V, V, "xent", grammar.vocabulary(), stream.length, grammar.entropyBits(),
+            d = new SparkTrainer.Data(shards, V, V, "xent", grammar.vocabulary(), stream.length, T, grammar.entropyBits(),
                     String.format(Locale.ROOT, "%s task: %d characters, vocabulary %d; entropy floor of the source %.4f "
                             + "bits/char", grammar.name(), stream.length, V, grammar.entropyBits()));
         } else {
             TextCorpus.Prepared c = TextCorpus.read(sc, s.data(), P, T);
             int V = c.vocabulary().codePointCount(0, c.vocabulary().length());
-            d = new SparkTrainer.Data(c.shards(), V, V, "xent", c.vocabulary(), c.length(), Double.NaN,
+            d = new SparkTrainer.Data(c.shards(), V, V, "xent", c.vocabulary(), c.length(), T, Double.NaN,
                     String.format(Locale.ROOT, "text %s: %d characters in %d file%s, vocabulary %d", s.data(), c.length(),
                             c.files(), c.files() == 1 ? "" : "s", V));
         }
@@ -376,6 +419,8 @@ final class SparkTrainCommand extends SparkCommand {
         double lossSum;
         long n, tokens, wall, compute, driver;
         boolean kernelsShown;
+
+        boolean bits = true;
 
         Progress(boolean lines, long every, TrainSettings s) {
             this.lines = lines;
@@ -405,8 +450,9 @@ final class SparkTrainCommand extends SparkCommand {
             history.add(h);
             if (lines) {
                 double ms = wall / 1e6 / n, c = compute / 1e6 / n, dr = driver / 1e6 / n;
-                err().printf(Locale.ROOT, "iter %d/%d  loss %.4f (%.4f bits/char)  %s tok/s  %.1f ms/iter = compute %.1f + "
-                                + "spark %.1f + driver %.1f%n", it.iter(), it.total(), mean, mean / Math.log(2),
+                err().printf(Locale.ROOT, "iter %d/%d  loss %.4f%s  %s tok/s  %.1f ms/iter = compute %.1f + spark %.1f + "
+                                + "driver %.1f%n", it.iter(), it.total(), mean,
+                        bits ? String.format(Locale.ROOT, " (%.4f bits/symbol)", mean / Math.log(2)) : "",
                         count(tokens / (wall / 1e9)), ms, c, Math.max(0, ms - c - dr), dr);
                 err().flush();
             }
@@ -427,7 +473,7 @@ final class SparkTrainCommand extends SparkCommand {
         m.put("task_cpus", (long) spec.threads());
         m.put("loss_first", r.lossFirst());
         m.put("loss_last", r.lossLast());
-        m.put("loss_unit", "nats/symbol");
+        m.put("loss_unit", spec.classTargets() ? "nats/symbol" : "1/2 squared error per step");
         m.put("tokens", r.tokens());
         m.put("seconds", r.seconds());
         m.put("iters_per_s", r.itersThisRun() / r.seconds());
@@ -458,10 +504,14 @@ final class SparkTrainCommand extends SparkCommand {
                 count(r.tokens()), r.seconds(), count(r.tokensPerSecond()), r.msPerIter(r.wallNanos()),
                 r.msPerIter(r.computeNanos()), r.msPerIter(r.sparkNanos()), r.msPerIter(r.driverNanos()),
                 partitions, Reports.kernels(r.kernels()));
-        o.printf(Locale.ROOT, "training loss %.4f -> %.4f nats/symbol (%.4f -> %.4f bits/symbol)%s%n", r.lossFirst(),
-                r.lossLast(), r.lossFirst() / Math.log(2), r.lossLast() / Math.log(2),
-                Double.isNaN(d.entropyBits()) ? "" : String.format(Locale.ROOT, "; source entropy floor %.4f bits/symbol",
-                        d.entropyBits()));
+        if (spec.classTargets()) {
+            o.printf(Locale.ROOT, "training loss %.4f -> %.4f nats/symbol (%.4f -> %.4f bits/symbol)%s%n", r.lossFirst(),
+                    r.lossLast(), r.lossFirst() / Math.log(2), r.lossLast() / Math.log(2),
+                    Double.isNaN(d.entropyBits()) ? "" : String.format(Locale.ROOT, "; source entropy floor %.4f bits/symbol",
+                            d.entropyBits()));
+        } else {
+            o.printf(Locale.ROOT, "training loss %.4g -> %.4g (1/2 squared error per step)%n", r.lossFirst(), r.lossLast());
+        }
         o.printf(Locale.ROOT, "gradient bytes per iteration: %s from the tasks, %s into the driver; broadcast %s%n",
                 bytes(r.gradientBytesPerIter()), bytes(r.driverGradientBytesPerIter()), bytes(r.broadcastBytesPerIter()));
         if (save != null) o.println("saved " + save + " at iteration " + r.iters());

@@ -35,7 +35,7 @@ public final class SparkTrainer {
 
     /** The data of a run: one shard per partition (cached) and what it implies for the model. */
     public record Data(JavaRDD<Shard> shards, int input, int output, String loss, String vocabulary, long length,
-                       double entropyBits, String description) {}
+                       int steps, double entropyBits, String description) {}
 
     /** One iteration as the driver saw it. Times in nanoseconds. */
     public record Iteration(long iter, long total, double loss, long tokens, long wallNanos, long maxComputeNanos,

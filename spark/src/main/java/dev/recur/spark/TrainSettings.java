@@ -11,19 +11,27 @@ import java.util.Map;
  * (full BPTT over each window, no validation split) plus {@code trainer} and {@code partitions}:
  * the partition count decides which windows each task draws, so it is part of the run.
  *
- * @param task  grammar or text
- * @param data  the corpus path as given (text), or null
+ * @param task     grammar, text or npy
+ * @param data     the corpus (text) or the inputs .npy (npy), or null
+ * @param targets  the targets .npy (npy), or null
  */
-public record TrainSettings(String task, String data, int hidden, String activation, int seqLen, int batch,
+public record TrainSettings(String task, String data, String targets, int hidden, String activation, int seqLen, int batch,
                             String optimizer, double lr, double clip, double clipValue, long seed, int partitions) {
 
     static final String TRAINER = "spark";
+
+    /** The same run with windows of {@code steps} steps (sequence data fixes T). */
+    TrainSettings withSeqLen(int steps) {
+        return new TrainSettings(task, data, targets, hidden, activation, steps, batch, optimizer, lr, clip, clipValue, seed,
+                partitions);
+    }
 
     Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("trainer", TRAINER);
         m.put("task", task);
         m.put("data", data);
+        if (targets != null) m.put("targets", targets);
         m.put("hidden", (long) hidden);
         m.put("activation", activation);
         m.put("seq_len", (long) seqLen);
@@ -48,7 +56,8 @@ public record TrainSettings(String task, String data, int hidden, String activat
                     + "saved by recur spark train --save; continue recur train's runs with recur train --resume)");
         }
         try {
-            return new TrainSettings(str(m, "task"), m.get("data") == null ? null : str(m, "data"), integer(m, "hidden"),
+            return new TrainSettings(str(m, "task"), m.get("data") == null ? null : str(m, "data"),
+                    m.get("targets") == null ? null : str(m, "targets"), integer(m, "hidden"),
                     str(m, "activation"), integer(m, "seq_len"), integer(m, "batch"), str(m, "optimizer"),
                     number(m, "lr"), number(m, "clip"), number(m, "clip_value"), ((Number) need(m, "seed")).longValue(),
                     integer(m, "partitions"));

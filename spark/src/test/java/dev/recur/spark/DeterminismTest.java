@@ -21,7 +21,7 @@ class DeterminismTest {
     static final AtomicInteger INJECTED = new AtomicInteger();
 
     static float[] train(JavaSparkContext sc, long seed, SparkTrainer.TaskHook hook) {
-        TrainSettings s = new TrainSettings("grammar", null, 24, "tanh", 12, 7, "adam", 0.01, 5, 0, seed, P);
+        TrainSettings s = new TrainSettings("grammar", null, null, 24, "tanh", 12, 7, "adam", 0.01, 5, 0, seed, P);
         SparkTrainer.Data data = SparkTrainCommand.prepare(sc, s, CORPUS);
         ModelSpec spec = new ModelSpec(data.input(), s.hidden(), data.output(), "tanh", "xent", "auto", 1);
         try {

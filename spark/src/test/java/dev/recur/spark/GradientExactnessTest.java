@@ -34,7 +34,7 @@ class GradientExactnessTest {
     static void stop() { sc.stop(); }
 
     static TrainSettings settings(int P) {
-        return new TrainSettings("grammar", null, H, "tanh", T, B, "adam", 0.01, 5, 0, SEED, P);
+        return new TrainSettings("grammar", null, null, H, "tanh", T, B, "adam", 0.01, 5, 0, SEED, P);
     }
 
     /** The windows every partition draws, joined into one batch in partition order. */

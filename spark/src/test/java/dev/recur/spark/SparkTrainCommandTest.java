@@ -92,6 +92,35 @@ class SparkTrainCommandTest {
         assertEquals("text", ((Map<?, ?>) ModelFile.read(model).meta().get("train")).get("task"));
     }
 
+    @Test
+    void npySequencesTrainWithSquaredError() throws Exception {
+        int T = 6, N = 10, I = 2;
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(4);
+        float[] x = new float[T * N * I], y = new float[T * N];
+        for (int t = 0; t < T; t++) {
+            for (int n = 0; n < N; n++) {
+                x[(t * N + n) * I] = (float) rnd.nextDouble();
+                x[(t * N + n) * I + 1] = t % 2;
+                y[t * N + n] = x[(t * N + n) * I] * (t % 2 == 0 ? 1 : -1);
+            }
+        }
+        dev.recur.io.Npy.write(dir.resolve("x.npy"), NpyArray.of(x, T, N, I));
+        dev.recur.io.Npy.write(dir.resolve("y.npy"), NpyArray.of(y, T, N, 1));
+        String[] common = {"train", "--master", "local[2]", "--partitions", "3", "--inputs", dir.resolve("x.npy").toString(),
+                "--targets", dir.resolve("y.npy").toString(), "--hidden", "8", "--batch", "5", "--iters", "4",
+                "--progress", "none", "--json"};
+        TestSpark.Result r = TestSpark.run(common);
+        assertEquals(0, r.code(), r::toString);
+        Map<String, Object> m = lastJson(r);
+        assertEquals("1/2 squared error per step", m.get("loss_unit"));
+        assertEquals((long) T, ((Map<?, ?>) m.get("config")).get("seq_len"));
+        assertEquals(4L * 5 * T, m.get("tokens"));
+
+        List<String> wrongT = new ArrayList<>(List.of(common));
+        wrongT.addAll(List.of("--seq-len", "5"));
+        oneLineError(TestSpark.run(wrongT.toArray(String[]::new)), 2, "--seq-len = 5", "have 6 steps");
+    }
+
     private static void oneLineError(TestSpark.Result r, int code, String... fragments) {
         assertEquals(code, r.code(), r::toString);
         String[] lines = r.errLines();
