@@ -236,8 +236,8 @@ final class SparkTrainCommand extends SparkCommand {
                 err().printf(Locale.ROOT, "model: I=%d, H=%d, O=%d, %s, %d parameters; %s lr %s, clip %s; batch %d x %d "
                                 + "steps over %d partitions (%s); master %s, %d engine thread%s per task, kernels %s%n",
                         spec.input(), spec.hidden(), spec.output(), spec.activation(), spec.parameterCount(), s.optimizer(),
-                        num(s.lr()), s.clip() > 0 ? num(s.clip()) : "off", s.batch(), s.seqLen(), P,
-                        sharesText(s.batch(), P), conf.get("spark.master"), spec.threads(), spec.threads() == 1 ? "" : "s",
+                        num(s.lr()), s.clip() > 0 ? num(s.clip()) : "off", s.batch(), s.seqLen(), s.partitions(),
+                        sharesText(s.batch(), s.partitions()), conf.get("spark.master"), spec.threads(), spec.threads() == 1 ? "" : "s",
                         kernelChoice);
                 err().printf(Locale.ROOT, "spark: started in %.1f s; data ready in %.1f s%n", startSeconds, loadSeconds);
                 if (saved != null) err().println("resuming " + resumeFile + " at iteration " + startIter + " of " + total);
@@ -250,7 +250,7 @@ final class SparkTrainCommand extends SparkCommand {
             if (json) {
                 out().println(Json.write(result(r, s, spec, train, conf, startSeconds, loadSeconds, warning, prog.history)));
             } else {
-                summary(r, train, spec);
+                summary(r, train, spec, s.partitions());
             }
             return Main.EXIT_OK;
         }
@@ -497,7 +497,7 @@ final class SparkTrainCommand extends SparkCommand {
         return m;
     }
 
-    private void summary(SparkTrainer.Result r, SparkTrainer.Data d, ModelSpec spec) {
+    private void summary(SparkTrainer.Result r, SparkTrainer.Data d, ModelSpec spec, int partitions) {
         var o = out();
         o.printf(Locale.ROOT, "done: %d iterations (%s tokens) in %.1f s: %s tokens/s; per iteration %.1f ms = compute %.1f "
                         + "(slowest task) + spark %.1f + driver %.1f [%d partitions, kernels %s]%n", r.itersThisRun(),
