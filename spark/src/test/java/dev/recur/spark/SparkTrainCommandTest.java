@@ -84,9 +84,12 @@ class SparkTrainCommandTest {
         Path model = dir.resolve("m.npz");
         TestSpark.Result r = TestSpark.run("train", "--master", "local[2]", "--partitions", "3", "--data", corpus.toString(),
                 "--hidden", "8", "--seq-len", "10", "--batch", "6", "--iters", "3", "--save", model.toString(), "--json",
-                "--progress", "none");
+                "--progress", "none", "--kernels", "scalar");
         assertEquals(0, r.code(), r::toString);
-        assertEquals(3L, lastJson(r).get("iters"));
+        Map<String, Object> m = lastJson(r);
+        assertEquals(3L, m.get("iters"));
+        assertEquals(Map.of("scalar", 9L), m.get("kernels"), "3 iterations x 3 partitions, the kernels asked for");
+        assertEquals(null, m.get("kernels_warning"), "scalar was asked for: no warning");
         String vocab = (String) ModelFile.read(model).meta().get("vocabulary");
         assertTrue(vocab.contains("\n") && vocab.contains(";") && vocab.contains("c"), "vocabulary '" + vocab + "'");
         assertEquals("text", ((Map<?, ?>) ModelFile.read(model).meta().get("train")).get("task"));
