@@ -19,6 +19,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
 /** {@code recur spark train}: synchronous data-parallel training on Spark. */
@@ -244,8 +246,34 @@ final class SparkTrainCommand extends SparkCommand {
                 err().flush();
             }
             SparkTrainer trainer = new SparkTrainer(sc, s, spec, train);
-            SparkTrainer.Result r = Jobs.run(() -> trainer.run(total, saved, resumeFile, save,
-                    saveEvery == null ? 0 : saveEvery, prog));
+            // Ctrl-C: stop after the iteration in flight, save, and let the JVM go on exiting
+            CountDownLatch done = new CountDownLatch(1);
+            Thread hook = new Thread(() -> {
+                trainer.requestStop();
+                try {
+                    if (!done.await(60, TimeUnit.SECONDS)) System.err.println("recur spark train: gave up waiting for the save");
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "recur-spark-train-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
+            SparkTrainer.Result r;
+            try {
+                r = Jobs.run(() -> trainer.run(total, saved, resumeFile, save, saveEvery == null ? 0 : saveEvery, prog));
+            } finally {
+                done.countDown();
+            }
+            if (r.stopped()) {
+                err().println("interrupted at iteration " + r.iters() + (save != null ? "; saved " + save
+                        + " (continue with --resume)" : "; nothing saved (no --save)"));
+                err().flush();
+                return 130;
+            }
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException ignored) {
+                // the JVM is already shutting down
+            }
             String warning = Reports.scalarWarning(r.kernels(), kernelChoice);
             if (json) {
                 out().println(Json.write(result(r, s, spec, train, conf, startSeconds, loadSeconds, warning, prog.history)));

@@ -58,7 +58,7 @@ public final class SparkTrainer {
     public record Result(long iters, long startIter, double lossFirst, double lossLast, long tokens, double seconds,
                          long wallNanos, long computeNanos, long driverNanos, Map<String, Integer> kernels,
                          float[] params, long gradientBytesPerIter, long driverGradientBytesPerIter,
-                         long broadcastBytesPerIter) {
+                         long broadcastBytesPerIter, boolean stopped) {
         public long itersThisRun() { return iters - startIter; }
         public double tokensPerSecond() { return tokens / seconds; }
         public double msPerIter(long nanos) { return itersThisRun() == 0 ? 0 : nanos / 1e6 / itersThisRun(); }
@@ -71,6 +71,7 @@ public final class SparkTrainer {
     private final Data data;
     private int fanout = IndexOrderedSum.DEFAULT_FANOUT;
     private TaskHook hook;
+    private volatile boolean stopRequested;
 
     public SparkTrainer(JavaSparkContext sc, TrainSettings settings, ModelSpec spec, Data data) {
         if (data.shards().getNumPartitions() != settings.partitions()) {
@@ -98,6 +99,13 @@ public final class SparkTrainer {
         this.hook = h;
         return this;
     }
+
+    /**
+     * Asks the run to stop after the iteration in flight (Ctrl-C): it takes no further step, saves
+     * (with {@code save}) at the last completed iteration and returns; an iteration whose job the
+     * stop cut short is dropped, as if it had not begun.
+     */
+    public void requestStop() { stopRequested = true; }
 
     static Optimizer optimizer(String name, int size, double lr) {
         float rate = (float) lr;
@@ -129,9 +137,15 @@ public final class SparkTrainer {
         long tokens = 0, wall = 0, compute = 0, driver = 0;
         TreeMap<String, Integer> kernels = new TreeMap<>();
         long iter = start;
-        while (iter < totalIters) {
+        while (iter < totalIters && !stopRequested) {
             long t0 = System.nanoTime();
-            Partial sum = gradient(params, iter);
+            Partial sum;
+            try {
+                sum = gradient(params, iter);
+            } catch (RuntimeException e) {
+                if (stopRequested) break; // Spark's shutdown hook stopped the context under the job: save what is done
+                throw e;
+            }
             long t1 = System.nanoTime();
             Grads g = PartitionGradient.grads(spec, sum.grad());
             if (settings.clipValue() > 0) Clipping.byValue(g, (float) settings.clipValue());
@@ -162,7 +176,7 @@ public final class SparkTrainer {
         if (save != null) Checkpoint.save(save, spec, params, opt, iter, settings, data.vocabulary());
         long bytes = (long) size * Float.BYTES;
         return new Result(iter, start, first, last, tokens, wall / 1e9, wall, compute, driver, kernels, params,
-                P * bytes, Math.min(P, fanout) * bytes, bytes);
+                P * bytes, Math.min(P, fanout) * bytes, bytes, iter < totalIters);
     }
 
     /**
@@ -180,7 +194,7 @@ public final class SparkTrainer {
                     new IterationTask(spec, bc, settings.seed(), iteration, shares, hook), true);
             return IndexOrderedSum.sum(partials, fanout);
         } finally {
-            bc.destroy();
+            if (!sc.sc().isStopped()) bc.destroy();
         }
     }
 
