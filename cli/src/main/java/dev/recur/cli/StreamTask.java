@@ -46,7 +46,7 @@ final class StreamTask extends Task {
     int[] codePoints() { return codePoints; }
     /** The training stream itself (symbol indices; not a copy). */
     int[] train() { return train; }
-        int trainLength() { return train.length; }
+    int trainLength() { return train.length; }
     int valLength() { return val.length; }
 
     @Override
