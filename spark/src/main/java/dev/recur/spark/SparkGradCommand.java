@@ -28,8 +28,8 @@ import java.util.Map;
                         + "output is the same bits on every run and equals recur grad's to float rounding.",
                 ""},
         footerHeading = "%nExamples:%n",
-        footer = {"  recur spark grad --master local[2] --partitions 4 --model m.npz --inputs X.npy --targets Y.npy "
-                + "--out g.npz"})
+        footer = {"  recur spark grad --master local[2] --partitions 4 --model m.npz \\",
+                "      --inputs X.npy --targets Y.npy --out g.npz"})
 final class SparkGradCommand extends SparkCommand {
 
     @Option(names = "--model", required = true, paramLabel = "PARAMS.npz", description = "Weights U, W, b, V, c (and optional meta).")

@@ -26,10 +26,12 @@ import java.nio.charset.StandardCharsets;
         subcommands = {SparkTrainCommand.class, SparkGradCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {
-                "  recur spark train --master local[2] --partitions 2          the default task, as recur train",
-                "  recur spark train --data book.txt --hidden 256 --save book.npz --save-every 100",
-                "  recur spark grad --model m.npz --inputs X.npy --targets Y.npy --out g.npz --partitions 4",
-                "  spark-submit --class dev.recur.spark.SparkMain spark/target/recur-spark.jar train --data hdfs:///corpus/",
+                "  recur spark train --master local[2] --partitions 2     the default task",
+                "  recur spark train --data book.txt --hidden 256 --save book.npz",
+                "  recur spark grad --partitions 4 --model m.npz --inputs X.npy --targets Y.npy \\",
+                "      --out g.npz",
+                "  spark-submit --class dev.recur.spark.SparkMain spark/target/recur-spark.jar \\",
+                "      train --data hdfs:///corpus/",
                 "",
                 "Exit status: 0 ok, 1 runtime error, 2 usage error."})
 public final class SparkMain implements Runnable {

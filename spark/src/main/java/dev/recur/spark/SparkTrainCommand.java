@@ -41,8 +41,10 @@ import java.util.stream.IntStream;
         footerHeading = "%nExamples:%n",
         footer = {
                 "  recur spark train --master local[2] --partitions 2",
-                "  recur spark train --data book.txt --hidden 256 --seq-len 100 --batch 64 --save book.npz --save-every 100",
-                "  recur spark train --save book.npz --resume --iters 5000       (continue that run, bit for bit)",
+                "  recur spark train --data book.txt --hidden 256 --seq-len 100 --batch 64 \\",
+                "      --save book.npz --save-every 100",
+                "  recur spark train --save book.npz --resume --iters 5000   (continue that run)",
+                "  recur spark train --inputs X.npy --targets Y.npy --partitions 4",
                 "  recur spark train --conf spark.task.cpus=2 --json > result.json"})
 final class SparkTrainCommand extends SparkCommand {
 
