@@ -233,16 +233,15 @@ final class SparkTrainCommand extends SparkCommand {
                 throw CliException.usage("--iters = " + total + ", but the saved run is already at iteration " + startIter
                         + ", expected more to continue");
             }
-            Progress prog = new Progress(lines, logN, s);
-            prog.bits = spec.classTargets();
+            Progress prog = new Progress(lines, logN, spec.classTargets());
             if (lines) {
                 err().println(train.description());
                 err().printf(Locale.ROOT, "model: I=%d, H=%d, O=%d, %s, %d parameters; %s lr %s, clip %s; batch %d x %d "
                                 + "steps over %d partitions (%s); master %s, %d engine thread%s per task, kernels %s%n",
                         spec.input(), spec.hidden(), spec.output(), spec.activation(), spec.parameterCount(), s.optimizer(),
                         num(s.lr()), s.clip() > 0 ? num(s.clip()) : "off", s.batch(), s.seqLen(), s.partitions(),
-                        sharesText(s.batch(), s.partitions()), conf.get("spark.master"), spec.threads(), spec.threads() == 1 ? "" : "s",
-                        kernelChoice);
+                        sharesText(s.batch(), s.partitions()), conf.get("spark.master"), spec.threads(),
+                        spec.threads() == 1 ? "" : "s", kernelChoice);
                 err().printf(Locale.ROOT, "spark: started in %.1f s; data ready in %.1f s%n", startSeconds, loadSeconds);
                 if (saved != null) err().println("resuming " + resumeFile + " at iteration " + startIter + " of " + total);
                 err().flush();
@@ -442,20 +441,18 @@ final class SparkTrainCommand extends SparkCommand {
 
     /** Progress lines on stderr, and the history for --json. */
     private final class Progress implements SparkTrainer.Listener {
-        final boolean lines;
+        final boolean lines, bits;
         final long every;
-        final TrainSettings s;
         final List<Map<String, Object>> history = new ArrayList<>();
         double lossSum;
         long n, tokens, wall, compute, driver;
         boolean kernelsShown;
 
-        boolean bits = true;
-
-        Progress(boolean lines, long every, TrainSettings s) {
+        /** {@code bits}: the loss is cross-entropy, also shown in bits per symbol. */
+        Progress(boolean lines, long every, boolean bits) {
             this.lines = lines;
             this.every = every;
-            this.s = s;
+            this.bits = bits;
         }
 
         @Override
