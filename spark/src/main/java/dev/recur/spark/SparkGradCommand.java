@@ -55,9 +55,11 @@ final class SparkGradCommand extends SparkCommand {
 
     @Override
     int execute() {
-        int P = partitions();
+        int asked = partitions();
         String k = kernels();
         GradInputs in = GradInputs.read(model, inputs, targets, h0, activation, loss);
+        // the default (2) adapts to a batch of one sequence; a P given is checked against the batch
+        int P = given("--partitions") ? asked : Math.min(asked, in.batch());
         if (P > in.batch()) {
             throw CliException.usage("--partitions = " + P + " > the batch's " + in.batch() + " sequences, expected at most "
                     + "one partition per sequence");
@@ -80,9 +82,9 @@ final class SparkGradCommand extends SparkCommand {
                 throw CliException.runtime("--out " + outFile + ": cannot write it (" + e.getMessage() + ")", e);
             }
         }
-        err().printf(Locale.ROOT, "loss %.9g (summed over %d steps x %d sequences; %s, %s); %d partitions, kernels %s; "
+        err().printf(Locale.ROOT, "loss %.9g (summed over %d steps x %d sequences; %s, %s); %d partition%s, kernels %s; "
                         + "gradients written to %s%n", sum.loss(), in.steps(), in.batch(), in.activation(), in.loss(), P,
-                Reports.kernels(sum.kernels()), outFile);
+                P == 1 ? "" : "s", Reports.kernels(sum.kernels()), outFile);
         Reports.warnScalar(err(), sum.kernels(), k);
         return Main.EXIT_OK;
     }

@@ -237,10 +237,10 @@ final class SparkTrainCommand extends SparkCommand {
             if (lines) {
                 err().println(train.description());
                 err().printf(Locale.ROOT, "model: I=%d, H=%d, O=%d, %s, %d parameters; %s lr %s, clip %s; batch %d x %d "
-                                + "steps over %d partitions (%s); master %s, %d engine thread%s per task, kernels %s%n",
+                                + "steps over %d partition%s (%s); master %s, %d engine thread%s per task, kernels %s%n",
                         spec.input(), spec.hidden(), spec.output(), spec.activation(), spec.parameterCount(), s.optimizer(),
                         num(s.lr()), s.clip() > 0 ? num(s.clip()) : "off", s.batch(), s.seqLen(), s.partitions(),
-                        sharesText(s.batch(), s.partitions()), conf.get("spark.master"), spec.threads(),
+                        s.partitions() == 1 ? "" : "s", sharesText(s.batch(), s.partitions()), conf.get("spark.master"), spec.threads(),
                         spec.threads() == 1 ? "" : "s", kernelChoice);
                 err().printf(Locale.ROOT, "spark: started in %.1f s; data ready in %.1f s%n", startSeconds, loadSeconds);
                 if (saved != null) err().println("resuming " + resumeFile + " at iteration " + startIter + " of " + total);
@@ -527,10 +527,10 @@ final class SparkTrainCommand extends SparkCommand {
     private void summary(SparkTrainer.Result r, SparkTrainer.Data d, ModelSpec spec, int partitions) {
         var o = out();
         o.printf(Locale.ROOT, "done: %d iterations (%s tokens) in %.1f s: %s tokens/s; per iteration %.1f ms = compute %.1f "
-                        + "(slowest task) + spark %.1f + driver %.1f [%d partitions, kernels %s]%n", r.itersThisRun(),
+                        + "(slowest task) + spark %.1f + driver %.1f [%d partition%s, kernels %s]%n", r.itersThisRun(),
                 count(r.tokens()), r.seconds(), count(r.tokensPerSecond()), r.msPerIter(r.wallNanos()),
                 r.msPerIter(r.computeNanos()), r.msPerIter(r.sparkNanos()), r.msPerIter(r.driverNanos()),
-                partitions, Reports.kernels(r.kernels()));
+                partitions, partitions == 1 ? "" : "s", Reports.kernels(r.kernels()));
         if (spec.classTargets()) {
             o.printf(Locale.ROOT, "training loss %.4f -> %.4f nats/symbol (%.4f -> %.4f bits/symbol)%s%n", r.lossFirst(),
                     r.lossLast(), r.lossFirst() / Math.log(2), r.lossLast() / Math.log(2),

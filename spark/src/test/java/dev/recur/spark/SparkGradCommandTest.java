@@ -75,7 +75,7 @@ class SparkGradCommandTest {
         for (int P : new int[] {1, 2, 5}) {
             TestSpark.Result r = spark(P, "p" + P + ".npz");
             assertEquals(0, r.code(), r::toString);
-            assertTrue(r.err().contains(P + " partitions"), r.err());
+            assertTrue(r.err().contains("; " + P + (P == 1 ? " partition," : " partitions,")), r.err());
             Map<String, NpyArray> got = Npz.read(dir.resolve("p" + P + ".npz"));
             assertEquals(ref.keySet(), got.keySet());
             for (String k : ref.keySet()) {
@@ -91,6 +91,24 @@ class SparkGradCommandTest {
         assertEquals(0, again.code(), again::toString);
         assertArrayEquals(Files.readAllBytes(dir.resolve("p5.npz")), Files.readAllBytes(dir.resolve("p5-again.npz")),
                 "the same bytes on every run");
+    }
+
+    @Test
+    void unbatchedInputsRunOnOnePartitionByDefault() throws Exception {
+        writeProblem();
+        float[] x = new float[T * I];
+        int[] y = new int[T];
+        for (int k = 0; k < x.length; k++) x[k] = 0.1f * (k % 7) - 0.3f;
+        for (int k = 0; k < y.length; k++) y[k] = k % O;
+        Npy.write(dir.resolve("x1.npy"), NpyArray.of(x, T, I));
+        Npy.write(dir.resolve("y1.npy"), NpyArray.of(y, T));
+        TestSpark.Result r = TestSpark.run("grad", "--model", dir.resolve("m.npz").toString(), "--inputs",
+                dir.resolve("x1.npy").toString(), "--targets", dir.resolve("y1.npy").toString(), "--loss", "xent", "--out",
+                dir.resolve("g1.npz").toString());
+        assertEquals(0, r.code(), r::toString);
+        Map<String, NpyArray> g = Npz.read(dir.resolve("g1.npz"));
+        assertArrayEquals(new int[] {H}, g.get("dh0").shape(), "(H,) for unbatched inputs, as recur grad");
+        assertTrue(r.err().contains("; 1 partition,"), r.err());
     }
 
     @Test
