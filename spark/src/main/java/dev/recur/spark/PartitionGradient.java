@@ -56,11 +56,6 @@ public final class PartitionGradient {
         return out;
     }
 
-    /** Which kernels {@code choice} gives in this JVM, and why (for the driver's own report). */
-    static String kernelsHere(String choice) {
-        return KernelsLookup.resolve(KernelChoice.parse(choice)).name() + " (" + KernelsLookup.reason() + ")";
-    }
-
     /**
      * Loss, scored steps and the gradient of {@code w} at {@code params}, by exact BPTT over every
      * window from its h0; with {@code keepDh0} also dL/dh0 of each sequence.
