@@ -79,7 +79,15 @@ public final class Main implements Runnable {
 
     /** The configured command line, writing to {@code out} and {@code err} (tests capture them). */
     public static CommandLine newCommandLine(PrintWriter out, PrintWriter err) {
-        CommandLine cl = new CommandLine(new Main());
+        return configure(new CommandLine(new Main()), out, err);
+    }
+
+    /**
+     * Gives a command line recur's streams and error handling: one-line errors, exit 2 for usage
+     * errors and 1 for runtime errors, stack traces under the command's {@code --verbose}. Other
+     * entry points built on this one ({@code recur spark}) share it.
+     */
+    public static CommandLine configure(CommandLine cl, PrintWriter out, PrintWriter err) {
         cl.setOut(out);
         cl.setErr(err);
         cl.setUsageHelpAutoWidth(true);
@@ -135,9 +143,10 @@ public final class Main implements Runnable {
         return code;
     }
 
+    /** True if the failing command has a {@code --verbose} option and it was given. */
     private static boolean verbose(CommandLine cl) {
-        Object c = cl.getCommand();
-        return c instanceof BaseCommand b && b.verbose || c instanceof Main m && m.verbose;
+        CommandLine.Model.OptionSpec o = cl.getCommandSpec().findOption("--verbose");
+        return o != null && Boolean.TRUE.equals(o.getValue());
     }
 
     static String oneLine(String s) {

@@ -45,6 +45,8 @@ final class StreamTask extends Task {
     @Override String describe(int T) { return description; }
 
     int[] codePoints() { return codePoints; }
+    /** The training stream itself (symbol indices; not a copy). */
+    int[] train() { return train; }
     int trainLength() { return train.length; }
     int valLength() { return val.length; }
 

@@ -64,6 +64,9 @@ final class Tasks {
                 new Task.Defaults(64, 32, 16, "adam", 1e-2, 400, 25));
     }
 
+    /** Defaults of the text-file task. */
+    static final Task.Defaults TEXT_DEFAULTS = new Task.Defaults(128, 64, 32, "adam", 3e-3, 2000, 50);
+
     /** A character-level task on a UTF-8 file; the last {@code valFraction} of it is held out. */
     static StreamTask text(Path file, double valFraction) {
         String s = readUtf8(file);
@@ -79,7 +82,7 @@ final class Tasks {
         String desc = String.format("text %s: %d characters (%d for training, %d for validation), vocabulary %d",
                 file, cps.length, trainN, valN, vocab.length);
         return new StreamTask("text", vocab, Arrays.copyOf(all, trainN), Arrays.copyOfRange(all, trainN, all.length),
-                Double.NaN, desc, new Task.Defaults(128, 64, 32, "adam", 3e-3, 2000, 50));
+                Double.NaN, desc, TEXT_DEFAULTS);
     }
 
     static String readUtf8(Path file) {
