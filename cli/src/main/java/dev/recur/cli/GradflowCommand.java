@@ -1,6 +1,7 @@
 package dev.recur.cli;
 
 import dev.recur.Activation;
+import dev.recur.Cell;
 import dev.recur.gradflow.Derivatives;
 import dev.recur.gradflow.GradientFlow;
 import dev.recur.gradflow.RateFit;
@@ -53,6 +54,21 @@ public final class GradflowCommand implements Callable<Integer> {
     @Option(names = "--activations", defaultValue = "sigmoid,tanh,relu", paramLabel = "LIST",
             description = "Comma-separated activations, in plot order (default: ${DEFAULT-VALUE}).")
     String activations;
+
+    @Option(names = "--cell", defaultValue = "rnn", paramLabel = "rnn|gru|lstm",
+            description = "Cell: rnn (the Elman cells of --activations alone), or gru / lstm measured beside them on the "
+                    + "same inputs, target and sizes (default: ${DEFAULT-VALUE}).")
+    String cellOption;
+
+    @Option(names = "--forget-bias", defaultValue = "3", paramLabel = "b",
+            description = "Gated cells: the keep gate's bias, b_f of the LSTM's forget gate, b_z of the GRU's update gate "
+                    + "(in b_ih; the other biases 0), so the gate sits near sigmoid(b) (default: ${DEFAULT-VALUE}).")
+    double forgetBias;
+
+    @Option(names = "--gate-weights", defaultValue = "0.1", paramLabel = "s",
+            description = "Gated cells: W_ih and W_hh are PyTorch's uniform +-1/sqrt(H) times s; small s keeps every gate "
+                    + "near its bias's value (default: ${DEFAULT-VALUE}).")
+    double gateWeights;
 
     @Option(names = "--steps", defaultValue = "60", paramLabel = "T", description = "Sequence length T, >= 2 (default: ${DEFAULT-VALUE}).")
     int steps;
@@ -119,8 +135,9 @@ public final class GradflowCommand implements Callable<Integer> {
         try {
             List<Activation> acts = parseActivations(activations);
             KernelChoice kc = parseKernels(kernels);
+            Cell cell = parseCell(cellOption);
             validate();
-            run(acts, kc, outw, err);
+            run(acts, cell, kc, outw, err);
             return 0;
         } catch (CliException e) {
             err.println("recur gradflow: " + e.getMessage());
@@ -155,6 +172,14 @@ public final class GradflowCommand implements Callable<Integer> {
         return List.copyOf(set);
     }
 
+    static Cell parseCell(String c) {
+        try {
+            return Cell.parse(c);
+        } catch (IllegalArgumentException e) {
+            throw CliException.usage("--cell = '" + c + "', expected one of rnn, gru, lstm");
+        }
+    }
+
     static KernelChoice parseKernels(String k) {
         try {
             return KernelChoice.parse(k);
@@ -172,6 +197,12 @@ public final class GradflowCommand implements Callable<Integer> {
             throw CliException.usage("--scale = " + scale + ", expected a finite spectral radius > 0");
         }
         if (!(clip > 0) || !Double.isFinite(clip)) throw CliException.usage("--clip = " + clip + ", expected a finite norm > 0");
+        if (!Double.isFinite(forgetBias) || Math.abs(forgetBias) > 50) {
+            throw CliException.usage("--forget-bias = " + forgetBias + ", expected a finite bias in [-50, 50]");
+        }
+        if (!(gateWeights >= 0) || !Double.isFinite(gateWeights)) {
+            throw CliException.usage("--gate-weights = " + gateWeights + ", expected a finite scale >= 0");
+        }
         if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,99}")) {
             throw CliException.usage("--name = '" + name + "', expected a file base name of letters, digits, '.', '_', '-'");
         }
@@ -193,13 +224,23 @@ public final class GradflowCommand implements Callable<Integer> {
         };
     }
 
+    /** A curve's colour: its activation's for the Elman cell, Okabe-Ito's purple (LSTM) and yellow-brown (GRU). */
+    static Color color(GradientFlow.Flow f) {
+        return switch (f.cell()) {
+            case ELMAN -> color(f.activation());
+            case LSTM -> new Color(204, 121, 167);
+            case GRU -> new Color(176, 141, 0);
+        };
+    }
+
     private static final Color GREY = new Color(110, 110, 110);
 
-    private void run(List<Activation> acts, KernelChoice kc, PrintWriter outw, PrintWriter err) throws IOException {
+    private void run(List<Activation> acts, Cell cell, KernelChoice kc, PrintWriter outw, PrintWriter err) throws IOException {
         String kernelName = KernelsLookup.resolve(kc).name();   // throws with the reason if vector cannot run
         Setup setup = new Setup(input, hidden, classes, steps, scale, nonNegative, seed);
-        List<GradientFlow.Flow> flows = setup.run(acts, kc);
+        List<GradientFlow.Flow> flows = new ArrayList<>(setup.run(acts, kc));
         double wNorm = flows.get(0).wNorm();
+        if (cell != Cell.ELMAN) flows.add(setup.runGated(cell, gateWeights, forgetBias, kc));
 
         Files.createDirectories(out);
         writeGradflowCsv(out.resolve(name + ".csv"), flows);
@@ -217,30 +258,45 @@ public final class GradflowCommand implements Callable<Integer> {
         outw.printf(Locale.ROOT, "gradflow: T=%d H=%d I=%d classes=%d, W %s scaled to spectral radius %s (||W||_2 = %.4g), "
                         + "seed %d, kernels %s%n", steps, hidden, input, classes,
                 nonNegative ? "= |uniform|" : "uniform +-1/sqrt(H)", fmt(scale), wNorm, seed, kernelName);
-        outw.printf(Locale.ROOT, "%-9s %11s %-10s %-24s %11s %11s %12s %12s%n", "activation", "rate/step", "regime",
+        if (cell != Cell.ELMAN) {
+            outw.printf(Locale.ROOT, "%s: W_ih, W_hh uniform +-1/sqrt(H) times %s, keep-gate bias %s in b_ih (%s), "
+                            + "sigmoid(%s) = %.4f%n", cell.id(), fmt(gateWeights), fmt(forgetBias),
+                    cell == Cell.LSTM ? "forget gate f" : "update gate z", fmt(forgetBias), 1 / (1 + Math.exp(-forgetBias)));
+        }
+        outw.printf(Locale.ROOT, "%-9s %11s %-10s %-24s %11s %11s %12s %12s%n", "curve", "rate/step", "regime",
                 "lag crossing 1e-6 / 1e6", "max factor", "step bound", "||g|| before", "after clip " + fmt(clip));
         for (GradientFlow.Flow f : flows) {
-            RateFit r = f.fit();
+            RateFit r = f.cellFit() != null ? f.cellFit() : f.fit();
             GradientFlow.Clip c = f.clip(clip);
             double maxFactor = 0;
             for (double v : f.factorNorm()) if (v > maxFactor) maxFactor = v;
-            outw.printf(Locale.ROOT, "%-9s %11s %-10s %-24s %11.4g %11.4g %12.4g %12.4g%n", f.activation().id(),
+            outw.printf(Locale.ROOT, "%-9s %11s %-10s %-24s %11.4g %11s %12.4g %12.4g%n", f.label(),
                     Double.isNaN(r.ratePerStep()) ? "n/a" : String.format(Locale.ROOT, "%.4f", r.ratePerStep()),
-                    r.regime(), crossing(r, steps), maxFactor, f.stepBound(), c.before(), c.after());
+                    r.regime(), crossing(r, steps), maxFactor,
+                    Double.isNaN(f.stepBound()) ? "keep gate" : String.format(Locale.ROOT, "%.4g", f.stepBound()),
+                    c.before(), c.after());
         }
-        outw.println("rate/step: exp(slope) of a least-squares fit of ln ||dL_T/dh_t|| on lag T-t; step bound: "
-                + "sup act' * ||W|| (0.25 ||W|| for sigmoid); clip: global norm of dL_T/dtheta.");
+        outw.println("rate/step: exp(slope) of a least-squares fit of ln ||dL_T/dh_t|| on lag T-t (lstm: of "
+                + "||dL_T/dc_t||, the cell-state path); step bound: sup act' * ||W|| (0.25 ||W|| for sigmoid); the gated "
+                + "cells' factor is their mean keep gate per step; clip: global norm of dL_T/dtheta.");
+        for (GradientFlow.Flow f : flows) {
+            if (steps > 100) {
+                outw.printf(Locale.ROOT, "%s: ||dL_T/dh|| at lag 100 / lag 0 = %.3g%s%n", f.label(), f.gradNorm(100) / f.gradNorm(0),
+                        f.cellGradNorm() != null ? String.format(Locale.ROOT, "; ||dL_T/dc|| at lag 100 / lag 1 = %.3g",
+                                f.cellGradNorm()[100] / f.cellGradNorm()[1]) : "");
+            }
+        }
         outw.flush();
         for (GradientFlow.Flow f : flows) {
             if (f.gradNorm(0) == 0) {
                 err.printf(Locale.ROOT, "recur gradflow: warning: %s: dL_T/dh_T = 0 (the last step's softmax is saturated "
                         + "on the target, L_T = %.3g), so nothing flows back: try another --seed or a smaller --scale%n",
-                        f.activation().id(), f.loss());
+                        f.label(), f.loss());
             }
             if (f.firstNonFiniteStep() >= 0) {
                 err.printf(Locale.ROOT, "recur gradflow: warning: %s: the forward state h_%d is not finite in float "
                                 + "(it overflowed); lags >= %d are not measurable: lower --steps or --scale%n",
-                        f.activation().id(), f.firstNonFiniteStep(), steps - f.firstNonFiniteStep());
+                        f.label(), f.firstNonFiniteStep(), steps - f.firstNonFiniteStep());
             }
         }
         err.println("recur gradflow: wrote " + name + ".csv, " + name + ".svg, " + name + ".png, derivatives.csv, "
@@ -273,13 +329,14 @@ public final class GradflowCommand implements Callable<Integer> {
     }
 
     private void writeGradflowCsv(Path p, List<GradientFlow.Flow> flows) throws IOException {
-        StringBuilder sb = new StringBuilder("activation,lag,grad_norm,factor_norm,step_bound,clipped_grad_norm\n");
+        StringBuilder sb = new StringBuilder("activation,lag,grad_norm,factor_norm,step_bound,clipped_grad_norm,cell_grad_norm\n");
         for (GradientFlow.Flow f : flows) {
             double s = f.clip(clip).scale();
             for (int k = 0; k < f.steps(); k++) {
-                sb.append(f.activation().id()).append(',').append(k).append(',').append(num(f.gradNorm(k))).append(',')
-                        .append(num(f.factorNorm()[k])).append(',').append(num(f.stepBound())).append(',')
-                        .append(num(f.gradNorm(k) * s)).append('\n');
+                sb.append(f.label()).append(',').append(k).append(',').append(num(f.gradNorm(k))).append(',')
+                        .append(num(f.factorNorm()[k])).append(',').append(Double.isNaN(f.stepBound()) ? "" : num(f.stepBound()))
+                        .append(',').append(num(f.gradNorm(k) * s)).append(',')
+                        .append(f.cellGradNorm() != null ? num(f.cellGradNorm()[k]) : "").append('\n');
             }
         }
         Files.writeString(p, sb, StandardCharsets.UTF_8);
@@ -299,7 +356,9 @@ public final class GradflowCommand implements Callable<Integer> {
     private Figure gradflowFigure(List<GradientFlow.Flow> flows, double wNorm) {
         Panel g = new Panel("(a) gradient reaching h_t from the last step's loss",
                 "lag T \u2212 t (steps back from the last step)", "||dL_T / dh_t||   (log scale)", true);
-        Panel fac = new Panel("(b) per-step factor: spectral norm of W^T diag(act'(a_t))",
+        boolean gated = flows.stream().anyMatch(f -> f.cell() != Cell.ELMAN);
+        Panel fac = new Panel(gated ? "(b) per-step factor: ||W^T diag(act'(a_t))||; gated: mean keep gate"
+                : "(b) per-step factor: spectral norm of W^T diag(act'(a_t))",
                 "lag T \u2212 t", "||W^T diag(act'(a_t))||", false);
         double[] lags = new double[steps];
         for (int k = 0; k < steps; k++) lags[k] = k;
@@ -307,7 +366,14 @@ public final class GradflowCommand implements Callable<Integer> {
             double[] y = java.util.Arrays.copyOf(f.gradNorm(), steps);
             RateFit r = f.fit();
             String rate = Double.isNaN(r.ratePerStep()) ? "n/a" : String.format(Locale.ROOT, "%.3g", r.ratePerStep());
-            g.line(f.activation().id() + "  (\u00d7" + rate + " per step)", lags, y, color(f.activation()), false);
+            g.line(f.label() + "  (\u00d7" + rate + " per step)", lags, y, color(f), false);
+            if (f.cellGradNorm() != null) {
+                // lag 0 of dL_T/dc is 0 by definition (c_T reaches L_T through h_T): from lag 1
+                double[] cl = java.util.Arrays.copyOfRange(lags, 1, steps);
+                double[] cy = java.util.Arrays.copyOfRange(f.cellGradNorm(), 1, steps);
+                g.line(f.label() + " ||dL_T/dc_t||  (\u00d7" + String.format(Locale.ROOT, "%.3g", f.cellFit().ratePerStep())
+                        + " per step)", cl, cy, color(f), true);
+            }
         }
         for (GradientFlow.Flow f : flows) {
             GradientFlow.Clip c = f.clip(clip);
@@ -315,11 +381,11 @@ public final class GradflowCommand implements Callable<Integer> {
             if (!c.clipped() || !Double.isFinite(c.before()) || !(f.fit().ratePerStep() > 1)) continue;
             double[] y = new double[steps];
             for (int k = 0; k < steps; k++) y[k] = f.gradNorm(k) * c.scale();
-            g.line(f.activation().id() + " after clipping to " + fmt(clip) + "  (\u00d7"
-                    + String.format(Locale.ROOT, "%.2g", c.scale()) + ")", lags, y, color(f.activation()), true);
+            g.line(f.label() + " after clipping to " + fmt(clip) + "  (\u00d7"
+                    + String.format(Locale.ROOT, "%.2g", c.scale()) + ")", lags, y, color(f), true);
         }
         for (GradientFlow.Flow f : flows) {
-            fac.line(f.activation().id(), lags, f.factorNorm(), color(f.activation()), false);
+            fac.line(f.cell() == Cell.ELMAN ? f.label() : f.label() + " mean keep gate", lags, f.factorNorm(), color(f), false);
         }
         fac.ref(wNorm, String.format(Locale.ROOT, "||W|| = %.3g (tanh, relu bound)", wNorm), GREY);
         if (flows.stream().anyMatch(f -> f.activation() == Activation.SIGMOID)) {
@@ -333,7 +399,14 @@ public final class GradflowCommand implements Callable<Integer> {
         String sub = String.format(Locale.ROOT, "Elman RNN, H = %d, T = %d, I = %d, W%s scaled to spectral radius %s "
                         + "(||W|| = %.3g), seed %d; L_T = cross-entropy of step T; exact BPTT", hidden, steps, input,
                 nonNegative ? " >= 0" : "", fmt(scale), wNorm, seed);
-        return new Figure("Vanishing and exploding gradients: sigmoid vs tanh vs relu", sub, 1400, 620, List.of(g, fac));
+        String title = "Vanishing and exploding gradients: sigmoid vs tanh vs relu";
+        if (gated) {
+            Cell c = flows.get(flows.size() - 1).cell();
+            sub += String.format(Locale.ROOT, "; %s: weights \u00d7%s, %s bias %s (sigmoid = %.3f)", c.id(), fmt(gateWeights),
+                    c == Cell.LSTM ? "forget-gate" : "update-gate", fmt(forgetBias), 1 / (1 + Math.exp(-forgetBias)));
+            title = "Gating carries the gradient: " + c.id() + " beside the Elman cells";
+        }
+        return new Figure(title, sub, 1400, 620, List.of(g, fac));
     }
 
     private static Figure derivativesFigure(List<Derivatives.Curve> curves) {

@@ -1,6 +1,7 @@
 package dev.recur.cli;
 
 import dev.recur.Grads;
+import dev.recur.Cell;
 import dev.recur.Params;
 import dev.recur.Rnn;
 import dev.recur.Shape;
@@ -54,6 +55,10 @@ public final class StressCommand implements Callable<Integer> {
 
     @Option(names = "--hidden", defaultValue = "128", paramLabel = "H", description = "Hidden size H (default: ${DEFAULT-VALUE}).")
     int hidden;
+
+    @Option(names = "--cell", defaultValue = "rnn", paramLabel = "rnn|gru|lstm",
+            description = "Cell: rnn (Elman, tanh), gru or lstm (PyTorch's semantics) (default: ${DEFAULT-VALUE}).")
+    String cellOption;
 
     @Option(names = "--batch", defaultValue = "1", paramLabel = "B", description = "Independent sequences per step (default: ${DEFAULT-VALUE}).")
     int batch;
@@ -207,7 +212,13 @@ public final class StressCommand implements Callable<Integer> {
     }
 
     private int run(Mode m, KernelChoice kc, long budget, PrintWriter out, PrintWriter err) {
-        Shape shape = new Shape(input, hidden, output);
+        Cell cell;
+        try {
+            cell = Cell.parse(cellOption);
+        } catch (IllegalArgumentException e) {
+            throw CliException.usage("--cell = '" + cellOption + "', expected one of rnn, gru, lstm");
+        }
+        Shape shape = cell == Cell.ELMAN ? new Shape(input, hidden, output) : Shape.network(input, hidden, output, 1, false, cell);
         HeapSampler heap = new HeapSampler();
         try (Rnn rnn = Rnn.builder(shape).kernels(kc).threads(compute.threadCount()).build()) {
             Params params = SyntheticSource.contractingParams(shape, compute.seed, contraction);
@@ -280,12 +291,12 @@ public final class StressCommand implements Callable<Integer> {
         long recompute = r.recomputeNanos();
         double overhead = recompute == 0 ? 0 : (double) recompute / (r.forwardNanos() + r.backwardNanos() + recompute - recompute);
         double lossPerStep = r.loss() / ((double) steps * batch);
-        out.printf(Locale.ROOT, "recur stress: mode %s, T = %d, B = %d, H = %d, I = %d, O = %d, kernels %s, threads %d%n",
-                m.id, steps, batch, hidden, input, output, rnn.kernels().name(), rnn.threads());
+        out.printf(Locale.ROOT, "recur stress: mode %s, cell %s, T = %d, B = %d, H = %d, I = %d, O = %d, kernels %s, threads %d%n",
+                m.id, shape.cell().id(), steps, batch, hidden, input, output, rnn.kernels().name(), rnn.threads());
         out.printf(Locale.ROOT, "  time          %.2f s (forward %.2f s, recompute %.2f s, backward %.2f s)%n", secs,
                 r.forwardNanos() * 1e-9, recompute * 1e-9, r.backwardNanos() * 1e-9);
         out.printf(Locale.ROOT, "  steps/s       %.0f (%.3f us per step)%n", stepsPerS, 1e6 / stepsPerS);
-        out.printf(Locale.ROOT, "  GFLOP/s       %.3f (flops = B*T*(6H^2+6HI+6HO) = %.3e, the peers' convention; recompute not counted)%n",
+        out.printf(Locale.ROOT, "  GFLOP/s       %.3f (flops = B*T*(6G(H^2+HI)+6HO), G gate rows per unit = %.3e, the peers' convention; recompute not counted)%n",
                 gflops, flops);
         out.printf(Locale.ROOT, "  peak heap     %s in use (sampled every 20 ms, garbage included); %s live after GC; "
                         + "pre-flight estimate %s for the run's arrays; max heap %s%n",
@@ -305,10 +316,11 @@ public final class StressCommand implements Callable<Integer> {
             }
         }
         out.printf(Locale.ROOT, "  loss          %.6f per step (summed %.6e)%n", lossPerStep, r.loss());
-        out.printf(Locale.ROOT, "  grad norm     %.6e (global L2 over U, W, b, V, c)%n", gradNorm);
+        out.printf(Locale.ROOT, "  grad norm     %.6e (global L2 over every parameter)%n", gradNorm);
         if (json) {
             StringBuilder j = new StringBuilder("{");
             field(j, "steps", steps);
+            j.append("\"cell\":\"").append(shape.cell().id()).append("\",");
             field(j, "hidden", hidden);
             field(j, "batch", batch);
             field(j, "input", input);

@@ -208,6 +208,30 @@ class GradflowCommandTest {
         assertTrue(r.out().lines().anyMatch(l -> l.startsWith("relu ") && l.contains("n/a")), r.out());
     }
 
+    /** --cell lstm: the LSTM's curve beside the Elman cells, in the same CSV, equal to the API's measurement. */
+    @Test
+    void gatedCellBesideTheElmanCells(@TempDir Path dir) throws Exception {
+        Run r = runPlain("--cell", "lstm", "--activations", "tanh", "--steps", "30", "--hidden", "12", "--input", "4",
+                "--classes", "5", "--scale", "1.0", "--forget-bias", "3", "--gate-weights", "0.1", "--seed", "2",
+                "--kernels", "scalar", "--out", dir.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("lstm ")), r.out());
+        List<String> lines = Files.readAllLines(dir.resolve("gradflow.csv"));
+        assertTrue(lines.get(0).endsWith(",cell_grad_norm"), lines.get(0));
+        assertEquals(1 + 2 * 30, lines.size());
+        GradientFlow.Flow f = new Setup(4, 12, 5, 30, 1.0, false, 2).runGated(dev.recur.Cell.LSTM, 0.1, 3, KernelChoice.SCALAR);
+        List<String[]> rows = rows(dir.resolve("gradflow.csv"));
+        for (int k = 0; k < 30; k++) {
+            String[] row = rows.get(30 + k);
+            assertEquals("lstm", row[0]);
+            assertEquals(f.gradNorm(k), Double.parseDouble(row[2]), 1e-8 * f.gradNorm(k));
+            assertEquals(f.factorNorm()[k], Double.parseDouble(row[3]), 1e-8);
+            assertEquals("", row[4], "no Elman step bound for a gated cell");
+            if (k > 0) assertEquals(f.cellGradNorm()[k], Double.parseDouble(row[6]), 1e-8 * f.cellGradNorm()[k]);
+            assertEquals("", rows.get(k).length > 6 ? rows.get(k)[6] : "", "tanh has no cell state");
+        }
+    }
+
     @Test
     void badArgumentsGiveOneLineAndExitTwo(@TempDir Path dir) throws Exception {
         Path file = Files.writeString(dir.resolve("afile"), "x");
@@ -224,6 +248,9 @@ class GradflowCommandTest {
                 {"--activations", "tanh,TANH"}, {"'tanh' appears twice"},
                 {"--activations", ""}, {"--activations = ''"},
                 {"--kernels", "gpu"}, {"--kernels = 'gpu'", "auto, scalar, vector"},
+                {"--cell", "tree"}, {"--cell = 'tree'", "rnn, gru, lstm"},
+                {"--cell", "lstm", "--forget-bias", "NaN"}, {"--forget-bias = NaN"},
+                {"--cell", "gru", "--gate-weights", "-1"}, {"--gate-weights = -1.0", ">= 0"},
                 {"--out", file.toString()}, {"--out = '" + file + "' is a file", "expected a directory"},
                 {"--name", "../x"}, {"--name = '../x'", "base name"},
                 {"--name", ""}, {"--name = ''"},

@@ -1,6 +1,8 @@
 package dev.recur.cli;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
 import java.io.PrintWriter;
@@ -69,12 +71,14 @@ class StressCommandTest {
         assertTrue(r.out().contains("recompute"));
     }
 
-    @Test
-    void allModesAgreeWhereTheyShould() {
-        Run cp = run(with("--mode", "checkpoint", "--segment", "100"));
-        Run sa = run(with("--mode", "store-all"));
-        Run tb = run(with("--mode", "truncated", "--k1", "4096"));
-        Run chunks = run(with("--mode", "truncated", "--k1", "64", "--k2", "64"));
+    @ParameterizedTest
+    @ValueSource(strings = {"rnn", "gru", "lstm"})
+    void allModesAgreeWhereTheyShould(String cell) {
+        Run cp = run(with("--cell", cell, "--mode", "checkpoint", "--segment", "100"));
+        Run sa = run(with("--cell", cell, "--mode", "store-all"));
+        Run tb = run(with("--cell", cell, "--mode", "truncated", "--k1", "4096"));
+        Run chunks = run(with("--cell", cell, "--mode", "truncated", "--k1", "64", "--k2", "64"));
+        assertTrue(sa.lastLine().contains("\"cell\":\"" + cell + "\""), sa.lastLine());
         for (Run r : new Run[] {cp, sa, tb, chunks}) assertEquals(0, r.code(), r.err());
         assertEquals(0, sa.num("checkpoints"));
         assertEquals(0, tb.num("checkpoints"));

@@ -1,6 +1,7 @@
 package dev.recur.gradflow;
 
 import dev.recur.Activation;
+import dev.recur.Cell;
 import dev.recur.Params;
 import dev.recur.Rnn;
 import dev.recur.Shape;
@@ -53,6 +54,48 @@ public record Setup(int input, int hidden, int output, int steps, double radius,
             for (int k = 0; k < n; k++) d[w + k] *= f;
         }
         return p;
+    }
+
+    /** The gated cell's shape at these sizes (one layer, PyTorch's two bias vectors). */
+    public Shape shape(Cell cell) {
+        return cell == Cell.ELMAN ? shape() : Shape.network(input, hidden, output, 1, false, cell);
+    }
+
+    /**
+     * A gated cell's model for the keep-gate experiment: {@link Params#random} (PyTorch's
+     * uniform +-1/sqrt(H)), then W_ih and W_hh scaled by {@code weightScale} (small weights keep
+     * every gate near its bias's value), every bias zero except the keep gate's rows of b_ih, set
+     * to {@code keepBias}: the LSTM's forget gate f (the usual "forget-gate bias" b_f), the GRU's
+     * update gate z. Then the keep gate sits near sigmoid(keepBias) at every step.
+     */
+    public Params gatedParams(Cell cell, double weightScale, double keepBias) {
+        if (cell == null || cell == Cell.ELMAN) {
+            throw new IllegalArgumentException("cell = " + cell + ", expected gru or lstm (the Elman cell uses params())");
+        }
+        if (!(weightScale >= 0) || !Double.isFinite(weightScale)) {
+            throw new IllegalArgumentException("weightScale = " + weightScale + ", expected a finite number >= 0");
+        }
+        if (!Double.isFinite(keepBias)) throw new IllegalArgumentException("keepBias = " + keepBias + ", expected a finite number");
+        Shape s = shape(cell);
+        Params p = Params.random(s, seed);
+        float[] d = p.data();
+        int GH = s.gates() * hidden;
+        int wih = s.inputWeights(0, 0), whh = s.recurrentWeights(0, 0), bih = s.inputBias(0, 0), bhh = s.recurrentBias(0, 0);
+        for (int k = 0; k < GH * input; k++) d[wih + k] *= (float) weightScale;
+        for (int k = 0; k < GH * hidden; k++) d[whh + k] *= (float) weightScale;
+        java.util.Arrays.fill(d, bih, bih + GH, 0f);
+        java.util.Arrays.fill(d, bhh, bhh + GH, 0f);
+        // rows H..2H: f of (i, f, g, o), z of (r, z, n)
+        java.util.Arrays.fill(d, bih + hidden, bih + 2 * hidden, (float) keepBias);
+        return p;
+    }
+
+    /** The gated cell's flow on {@link #gatedParams}, the same inputs and target as {@link #run}; h_0 = c_0 = 0. */
+    public GradientFlow.Flow runGated(Cell cell, double weightScale, double keepBias, KernelChoice kernels) {
+        Params p = gatedParams(cell, weightScale, keepBias);
+        try (Rnn engine = Rnn.builder(shape(cell)).kernels(kernels).build()) {
+            return GradientFlow.measure(engine, p, inputs(), steps, null, target());
+        }
     }
 
     /** steps*input floats, uniform in [-1, 1), seeded. */
