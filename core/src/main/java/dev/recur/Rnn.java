@@ -191,7 +191,7 @@ public final class Rnn implements AutoCloseable {
             throw new IllegalArgumentException("batch has targets but batch.loss() = none, expected a loss for them "
                     + "(Loss.CROSS_ENTROPY for class targets, Loss.SQUARED_ERROR for float targets) or no targets");
         }
-        return run(params, ws, batch, null, 0);
+        return run(params, ws, batch, null, 0, false);
     }
 
     /**
@@ -203,7 +203,25 @@ public final class Rnn implements AutoCloseable {
         checkForward(params, ws, batch);
         if (!shape.hasHead()) throw new IllegalStateException("predict needs an output head; " + shape + " has none (output = 0)");
         Checks.range("out", out, offset, (long) batch.steps * batch.sequences * shape.output(), "steps*batch*output");
-        run(params, ws, batch, out, offset);
+        run(params, ws, batch, out, offset, false);
+    }
+
+    /**
+     * An inference stream of {@code batch} sequences on this engine: one step per call with the
+     * weights prepared once from {@code params} (see {@link InferenceStream}).
+     */
+    public InferenceStream stream(Params params, int batch) {
+        return new InferenceStream(this, params, batch);
+    }
+
+    /**
+     * The stream's step: a forward (predict with {@code out}, else without a loss) that reuses
+     * the weights this workspace prepared from the same {@code params} object on its previous
+     * call. The stream owns the workspace, so nothing else changes them in between.
+     */
+    void streamStep(Params params, Workspace ws, Batch batch, float[] out, int offset) {
+        checkForward(params, ws, batch);
+        run(params, ws, batch, out, offset, true);
     }
 
     /** Full BPTT after a forward pass with a loss: adds dL/dparams into {@code grads}. */
@@ -232,7 +250,12 @@ public final class Rnn implements AutoCloseable {
 
     // ---------------------------------------------------------------- forward: set-up
 
-    private double run(Params params, Workspace ws, Batch b, float[] out, int outOff) {
+    /**
+     * The forward driver. {@code reusePrepared}: skip {@link #prepareWeights} when this workspace
+     * last prepared them from the same params object (the stream's contract); every other call
+     * prepares them, since the caller may have changed the parameters in place.
+     */
+    private double run(Params params, Workspace ws, Batch b, float[] out, int outOff, boolean reusePrepared) {
         final int B = b.sequences, T = b.steps, H = shape.hidden(), D = shape.directions();
         ws.clearForward();
         Lengths len = ws.lengths;
@@ -250,7 +273,11 @@ public final class Rnn implements AutoCloseable {
         ws.hasLossHead = out == null && b.loss.hasLoss();
         ws.counted = ws.hasLossHead ? countPositions(b, len) : 0;
         ws.lossScale = ws.hasLossHead && b.loss.reduction() == Loss.Reduction.MEAN ? (ws.counted == 0 ? 0f : 1f / ws.counted) : 1f;
-        prepareWeights(params.data(), ws, B);
+        if (!reusePrepared || ws.preparedFor != params || ws.preparedBatch != B) {
+            prepareWeights(params.data(), ws, B);
+            ws.preparedFor = params;
+            ws.preparedBatch = B;
+        }
         // initial states into slot 0 of every layer-direction, in sorted order
         for (int k = 0; k < shape.stateBlocks(); k++) {
             loadInitial(b.h0, b.h0Off, k, ws.states[k], ws);
@@ -258,9 +285,17 @@ public final class Rnn implements AutoCloseable {
         }
         if (out != null && !len.plain) Arrays.fill(out, outOff, outOff + T * B * shape.output(), 0f);
         Arrays.fill(ws.partialLoss, 0);
-        ForwardCall call = new ForwardCall(ws, out, outOff);
-        if (solo(B)) workers.runAlone(call);
-        else workers.run(call);
+        // one job object per workspace, reused: a step of a stream allocates nothing
+        ForwardCall call = ws.forwardCall instanceof ForwardCall f ? f : new ForwardCall(ws);
+        ws.forwardCall = call;
+        call.out = out;
+        call.outOff = outOff;
+        try {
+            if (solo(B)) workers.runAlone(call);
+            else workers.run(call);
+        } finally {
+            call.out = null;
+        }
         double loss = 0;
         for (double l : ws.partialLoss) loss += l;
         if (ws.hasLossHead && b.loss.reduction() == Loss.Reduction.MEAN) loss = ws.counted == 0 ? Double.NaN : loss / ws.counted;
@@ -270,16 +305,14 @@ public final class Rnn implements AutoCloseable {
         return loss;
     }
 
-    /** The job of one forward call; an object per call (two references), nothing else allocates. */
+    /** The job of a forward call, kept by its workspace and reused; the call sets where o goes. */
     private final class ForwardCall implements Workers.Job {
         final Workspace ws;
-        final float[] out;
-        final int outOff;
+        float[] out;
+        int outOff;
 
-        ForwardCall(Workspace ws, float[] out, int outOff) {
+        ForwardCall(Workspace ws) {
             this.ws = ws;
-            this.out = out;
-            this.outOff = outOff;
         }
 
         @Override public void run(int w) { forwardWorker(ws, w, out, outOff); }

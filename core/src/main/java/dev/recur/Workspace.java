@@ -44,6 +44,11 @@ public final class Workspace {
     final float[][] cache;
     /** Each sequence's final state (sorted order), captured when it ends. */
     final float[][] finals;
+    /** The params object and batch whose weights the per-call arrays below hold (see Rnn.run). */
+    Params preparedFor;
+    int preparedBatch;
+    /** The engine's forward job for this workspace, reused across calls (an Rnn.ForwardCall). */
+    Object forwardCall;
     final float[][] finalCells;
     /** The kernels' packed W_hh (W^T for forward, W for backward), or null where they read W in place. */
     final float[][] packed;

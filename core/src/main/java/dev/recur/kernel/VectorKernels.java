@@ -925,42 +925,52 @@ public final class VectorKernels implements Kernels {
     // transcendental functions (sigmoid, tanh: a few ulp, see their comments) differ from it.
     // ---------------------------------------------------------------------------------------
 
+    /*
+     * The forward steps run as passes over a row, each with at most ONE transcendental site
+     * (sigmoidRow, tanhRow): a loop with several inlined exp expansions grows past C2's node
+     * budget (NodeCountInliningCutoff), the inliner then leaves tanh or exp as calls, and every
+     * call boxes its vectors: measured, an LSTM step allocated kilobytes and ran slower than
+     * the scalar twin. The passes do the scalar twin's float operations in its order.
+     */
     @Override
     public void lstmForward(int batch, int h, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] cOut, int cOutOff,
                             float[] hOut, int hOutOff) {
-        VectorMask<Float> t = S.indexInRange(S.loopBound(h), h);
         for (int r = 0; r < batch; r++) {
-            int gi = gOff + r * 4 * h, gf = gi + h, gg = gf + h, go = gg + h;
+            int gi = gOff + r * 4 * h, gg = gi + 2 * h, go = gi + 3 * h;
             int cp = cPrevOff + r * h, co = cOutOff + r * h, ho = hOutOff + r * h;
-            for (int j = 0; j < h; j += L) {
-                boolean full = j + L <= h;
-                FloatVector vi = full ? FloatVector.fromArray(S, gates, gi + j) : FloatVector.fromArray(S, gates, gi + j, t);
-                FloatVector vf = full ? FloatVector.fromArray(S, gates, gf + j) : FloatVector.fromArray(S, gates, gf + j, t);
-                FloatVector vg = full ? FloatVector.fromArray(S, gates, gg + j) : FloatVector.fromArray(S, gates, gg + j, t);
-                FloatVector vo = full ? FloatVector.fromArray(S, gates, go + j) : FloatVector.fromArray(S, gates, go + j, t);
-                FloatVector vc = full ? FloatVector.fromArray(S, cPrev, cp + j) : FloatVector.fromArray(S, cPrev, cp + j, t);
-                vi = sigmoid(vi);
-                vf = sigmoid(vf);
-                vg = tanh(vg);
-                vo = sigmoid(vo);
-                FloatVector c = vf.mul(vc).add(vi.mul(vg));
-                FloatVector hv = vo.mul(tanh(c));
-                if (full) {
-                    vi.intoArray(gates, gi + j);
-                    vf.intoArray(gates, gf + j);
-                    vg.intoArray(gates, gg + j);
-                    vo.intoArray(gates, go + j);
-                    c.intoArray(cOut, co + j);
-                    hv.intoArray(hOut, ho + j);
-                } else {
-                    vi.intoArray(gates, gi + j, t);
-                    vf.intoArray(gates, gf + j, t);
-                    vg.intoArray(gates, gg + j, t);
-                    vo.intoArray(gates, go + j, t);
-                    c.intoArray(cOut, co + j, t);
-                    hv.intoArray(hOut, ho + j, t);
-                }
-            }
+            sigmoidRow(2 * h, gates, gi, gates, gi);   // i and f, adjacent
+            tanhRow(h, gates, gg, gates, gg);
+            sigmoidRow(h, gates, go, gates, go);
+            lstmCell(h, gates, gi, cPrev, cp, cOut, co);
+            tanhRow(h, cOut, co, hOut, ho);
+            mulRow(h, gates, go, hOut, ho);           // h = o * tanh(c)
+        }
+    }
+
+    /** c = f * c_prev + i * g from the activated gates at {@code gi} (i, f, g, o rows of h). */
+    private static void lstmCell(int h, float[] gates, int gi, float[] cPrev, int cp, float[] cOut, int co) {
+        VectorMask<Float> t = S.indexInRange(S.loopBound(h), h);
+        int gf = gi + h, gg = gi + 2 * h;
+        for (int j = 0; j < h; j += L) {
+            boolean full = j + L <= h;
+            FloatVector vi = full ? FloatVector.fromArray(S, gates, gi + j) : FloatVector.fromArray(S, gates, gi + j, t);
+            FloatVector vf = full ? FloatVector.fromArray(S, gates, gf + j) : FloatVector.fromArray(S, gates, gf + j, t);
+            FloatVector vg = full ? FloatVector.fromArray(S, gates, gg + j) : FloatVector.fromArray(S, gates, gg + j, t);
+            FloatVector vc = full ? FloatVector.fromArray(S, cPrev, cp + j) : FloatVector.fromArray(S, cPrev, cp + j, t);
+            FloatVector c = vf.mul(vc).add(vi.mul(vg));
+            if (full) c.intoArray(cOut, co + j); else c.intoArray(cOut, co + j, t);
+        }
+    }
+
+    /** y = a * y elementwise. */
+    private static void mulRow(int n, float[] a, int aOff, float[] y, int yOff) {
+        VectorMask<Float> t = S.indexInRange(S.loopBound(n), n);
+        for (int j = 0; j < n; j += L) {
+            boolean full = j + L <= n;
+            FloatVector va = full ? FloatVector.fromArray(S, a, aOff + j) : FloatVector.fromArray(S, a, aOff + j, t);
+            FloatVector vy = full ? FloatVector.fromArray(S, y, yOff + j) : FloatVector.fromArray(S, y, yOff + j, t);
+            FloatVector p = va.mul(vy);
+            if (full) p.intoArray(y, yOff + j); else p.intoArray(y, yOff + j, t);
         }
     }
 
@@ -1006,40 +1016,62 @@ public final class VectorKernels implements Kernels {
         }
     }
 
+    /** As lstmForward: passes with one transcendental site each. */
     @Override
     public void gruForward(int batch, int h, float[] gx, int gxOff, float[] gh, int ghOff, float[] hPrev, int hPrevOff,
                            float[] hOut, int hOutOff, float[] cache, int cacheOff) {
-        VectorMask<Float> t = S.indexInRange(S.loopBound(h), h);
-        FloatVector one = FloatVector.broadcast(S, 1f);
         for (int r = 0; r < batch; r++) {
             int x = gxOff + r * 3 * h, y = ghOff + r * 3 * h, k = cacheOff + r * 4 * h, rh = r * h;
-            for (int j = 0; j < h; j += L) {
-                boolean full = j + L <= h;
-                FloatVector xr = full ? FloatVector.fromArray(S, gx, x + j) : FloatVector.fromArray(S, gx, x + j, t);
-                FloatVector xz = full ? FloatVector.fromArray(S, gx, x + h + j) : FloatVector.fromArray(S, gx, x + h + j, t);
-                FloatVector xn = full ? FloatVector.fromArray(S, gx, x + 2 * h + j) : FloatVector.fromArray(S, gx, x + 2 * h + j, t);
-                FloatVector yr = full ? FloatVector.fromArray(S, gh, y + j) : FloatVector.fromArray(S, gh, y + j, t);
-                FloatVector yz = full ? FloatVector.fromArray(S, gh, y + h + j) : FloatVector.fromArray(S, gh, y + h + j, t);
-                FloatVector hn = full ? FloatVector.fromArray(S, gh, y + 2 * h + j) : FloatVector.fromArray(S, gh, y + 2 * h + j, t);
-                FloatVector hp = full ? FloatVector.fromArray(S, hPrev, hPrevOff + rh + j) : FloatVector.fromArray(S, hPrev, hPrevOff + rh + j, t);
-                FloatVector rg = sigmoid(xr.add(yr));
-                FloatVector zg = sigmoid(xz.add(yz));
-                FloatVector n = tanh(xn.add(rg.mul(hn)));
-                FloatVector hv = one.sub(zg).mul(n).add(zg.mul(hp));
-                if (full) {
-                    rg.intoArray(cache, k + j);
-                    zg.intoArray(cache, k + h + j);
-                    n.intoArray(cache, k + 2 * h + j);
-                    hn.intoArray(cache, k + 3 * h + j);
-                    hv.intoArray(hOut, hOutOff + rh + j);
-                } else {
-                    rg.intoArray(cache, k + j, t);
-                    zg.intoArray(cache, k + h + j, t);
-                    n.intoArray(cache, k + 2 * h + j, t);
-                    hn.intoArray(cache, k + 3 * h + j, t);
-                    hv.intoArray(hOut, hOutOff + rh + j, t);
-                }
+            sigmoidSumRow(2 * h, gx, x, gh, y, cache, k);                   // r, z = sigmoid(x + h side), adjacent
+            gruCandidate(h, gx, x + 2 * h, cache, k, gh, y + 2 * h, cache, k + 2 * h, k + 3 * h);
+            tanhRow(h, cache, k + 2 * h, cache, k + 2 * h);                  // n = tanh(x_n + r * hn)
+            gruMix(h, cache, k + h, k + 2 * h, hPrev, hPrevOff + rh, hOut, hOutOff + rh);
+        }
+    }
+
+    /** y = sigmoid(a + b) elementwise. */
+    private static void sigmoidSumRow(int n, float[] a, int aOff, float[] b, int bOff, float[] y, int yOff) {
+        VectorMask<Float> t = S.indexInRange(S.loopBound(n), n);
+        for (int j = 0; j < n; j += L) {
+            boolean full = j + L <= n;
+            FloatVector va = full ? FloatVector.fromArray(S, a, aOff + j) : FloatVector.fromArray(S, a, aOff + j, t);
+            FloatVector vb = full ? FloatVector.fromArray(S, b, bOff + j) : FloatVector.fromArray(S, b, bOff + j, t);
+            FloatVector v = sigmoid(va.add(vb));
+            if (full) v.intoArray(y, yOff + j); else v.intoArray(y, yOff + j, t);
+        }
+    }
+
+    /** The GRU's candidate pre-activation x_n + r * hn into cache at {@code pre}, and hn kept at {@code hnAt}. */
+    private static void gruCandidate(int h, float[] gx, int xn, float[] cache, int rAt, float[] gh, int hnOff, float[] out,
+                                     int pre, int hnAt) {
+        VectorMask<Float> t = S.indexInRange(S.loopBound(h), h);
+        for (int j = 0; j < h; j += L) {
+            boolean full = j + L <= h;
+            FloatVector vx = full ? FloatVector.fromArray(S, gx, xn + j) : FloatVector.fromArray(S, gx, xn + j, t);
+            FloatVector vr = full ? FloatVector.fromArray(S, cache, rAt + j) : FloatVector.fromArray(S, cache, rAt + j, t);
+            FloatVector hn = full ? FloatVector.fromArray(S, gh, hnOff + j) : FloatVector.fromArray(S, gh, hnOff + j, t);
+            FloatVector p = vx.add(vr.mul(hn));
+            if (full) {
+                p.intoArray(out, pre + j);
+                hn.intoArray(out, hnAt + j);
+            } else {
+                p.intoArray(out, pre + j, t);
+                hn.intoArray(out, hnAt + j, t);
             }
+        }
+    }
+
+    /** h = (1 - z) * n + z * h_prev. */
+    private static void gruMix(int h, float[] cache, int zAt, int nAt, float[] hPrev, int hp, float[] hOut, int ho) {
+        VectorMask<Float> t = S.indexInRange(S.loopBound(h), h);
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        for (int j = 0; j < h; j += L) {
+            boolean full = j + L <= h;
+            FloatVector z = full ? FloatVector.fromArray(S, cache, zAt + j) : FloatVector.fromArray(S, cache, zAt + j, t);
+            FloatVector n = full ? FloatVector.fromArray(S, cache, nAt + j) : FloatVector.fromArray(S, cache, nAt + j, t);
+            FloatVector p = full ? FloatVector.fromArray(S, hPrev, hp + j) : FloatVector.fromArray(S, hPrev, hp + j, t);
+            FloatVector v = one.sub(z).mul(n).add(z.mul(p));
+            if (full) v.intoArray(hOut, ho + j); else v.intoArray(hOut, ho + j, t);
         }
     }
 
