@@ -33,21 +33,21 @@ import java.util.Map;
  * or, for one layer and one direction, {@code (B,H)}; without the batch axis {@code (L*D, H)} or
  * {@code (H,)}.
  */
-final class GradProblem {
-    final Path modelFile;
-    final ModelFile.Model model;
-    final Shape shape;
-    final Activation activation;
-    final Loss loss;
-    final int steps, batch;
+public final class GradProblem {
+    public final Path modelFile;
+    public final ModelFile.Model model;
+    public final Shape shape;
+    public final Activation activation;
+    public final Loss loss;
+    public final int steps, batch;
     /** True if the inputs had a batch axis (outputs keep the same form). */
-    final boolean batched;
-    final float[] xf;
-    final int[] xi;
-    final int[] yi;
-    final float[] yf;
-    final int[] lengths;
-    final float[] h0, c0;
+    public final boolean batched;
+    public final float[] xf;
+    public final int[] xi;
+    public final int[] yi;
+    public final float[] yf;
+    public final int[] lengths;
+    public final float[] h0, c0;
 
     private GradProblem(Path modelFile, ModelFile.Model model, Activation activation, Loss loss, int steps, int batch,
                         boolean batched, float[] xf, int[] xi, int[] yi, float[] yf, int[] lengths, float[] h0, float[] c0) {
@@ -69,7 +69,7 @@ final class GradProblem {
     }
 
     /** Reads and checks everything; each error names the option, the file and what was expected. */
-    static GradProblem load(Path modelPath, Path inputs, Path targets, Path lengthsPath, Path h0Path, Path c0Path,
+    public static GradProblem load(Path modelPath, Path inputs, Path targets, Path lengthsPath, Path h0Path, Path c0Path,
                             String activationOption, String lossOption, String reduction, String cellOption) {
         ModelFile.Model m = ModelOptions.load("--model", modelPath);
         Shape s = m.shape();
@@ -180,7 +180,7 @@ final class GradProblem {
     }
 
     /** The engine's arguments. */
-    Batch engineBatch() {
+    public Batch engineBatch() {
         Batch b = new Batch(batch, steps).lengths(lengths).initialState(h0).initialCell(c0).loss(loss);
         if (xf != null) b.input(xf);
         else b.input(xi);
@@ -190,9 +190,9 @@ final class GradProblem {
     }
 
     /** What one engine computes: the loss, the gradients, dL/dh0 (and dL/dc0). */
-    record Result(double loss, Grads grads, float[] dh0, float[] dc0) {}
+    public record Result(double loss, Grads grads, float[] dh0, float[] dc0) {}
 
-    Result compute(Rnn rnn) {
+    public Result compute(Rnn rnn) {
         Workspace ws = rnn.trainingWorkspace(batch, steps);
         Grads g = Grads.zeros(shape);
         int n = shape.stateBlocks() * batch * shape.hidden();
@@ -207,7 +207,7 @@ final class GradProblem {
      * dU, dW, db, dV, dc; a state_dict model: under the parameter's own name), {@code dh0} (and
      * {@code dc0}) in the layout h0 was given in (PyTorch's (L*D, B, H) for a state_dict model).
      */
-    Map<String, NpyArray> outputs(Result r) {
+    public Map<String, NpyArray> outputs(Result r) {
         Map<String, NpyArray> out = new LinkedHashMap<>();
         out.put("loss", NpyArray.scalar(r.loss()));
         float[] d = r.grads().data();
@@ -221,7 +221,7 @@ final class GradProblem {
     }
 
     /** dh0's shape: recur's model as before ((B,H) or (H,)), a state_dict model PyTorch's ((L*D,B,H) or (L*D,H)). */
-    int[] stateShape() {
+    public int[] stateShape() {
         int H = shape.hidden(), K = shape.stateBlocks();
         if (shape.isNativeModel()) return batched ? new int[] {batch, H} : new int[] {H};
         return batched ? new int[] {K, batch, H} : new int[] {K, H};

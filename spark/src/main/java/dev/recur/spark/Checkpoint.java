@@ -1,5 +1,6 @@
 package dev.recur.spark;
 
+import dev.recur.Shape;
 import dev.recur.cli.CliException;
 import dev.recur.io.Json;
 import dev.recur.io.ModelFile;
@@ -23,7 +24,7 @@ final class Checkpoint {
     private Checkpoint() {}
 
     /** A saved run as read back. */
-    record Saved(TrainSettings settings, int input, int hidden, int output, String loss, float[] params, long step,
+    record Saved(TrainSettings settings, Shape shape, String loss, float[] params, long step,
                  String vocabulary, Map<String, Object> meta, Map<String, NpyArray> extra) {}
 
     static String[] stateNames(Optimizer opt) {
@@ -84,7 +85,7 @@ final class Checkpoint {
             throw CliException.runtime(file + ": meta.step = " + Json.write(st) + ", expected a whole number >= 0");
         }
         Object v = m.meta().get("vocabulary");
-        return new Saved(s, m.shape().input(), m.shape().hidden(), m.shape().output(),
+        return new Saved(s, m.shape(),
                 String.valueOf(m.meta().getOrDefault("loss", "xent")), m.params().data(), step,
                 v instanceof String str ? str : null, m.meta(), m.extra());
     }

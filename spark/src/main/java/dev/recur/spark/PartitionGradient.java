@@ -32,10 +32,10 @@ import java.util.Map;
 public final class PartitionGradient {
     private PartitionGradient() {}
 
-    /** Sizes as the core's shape (the layout of the flat arrays). */
-    static Shape shape(ModelSpec spec) { return new Shape(spec.input(), spec.hidden(), spec.output()); }
+    /** The core's shape (the layout of the flat arrays). */
+    static Shape shape(ModelSpec spec) { return spec.shape(); }
 
-    /** Parameters in the flat layout U | W | b | V | c. */
+    /** Parameters in the flat layout of the shape (recur's U | W | b | V | c, or the state_dict's blocks and the head). */
     static int parameterCount(ModelSpec spec) { return shape(spec).size(); }
 
     /** The seeded initial parameters of {@code recur train} (the same seed gives the same values). */
@@ -47,34 +47,48 @@ public final class PartitionGradient {
     /** The flat array as the core's gradients (not copied). */
     static Grads grads(ModelSpec spec, float[] flat) { return Grads.wrap(shape(spec), flat); }
 
-    /** dU, dW, db, dV, dc of a flat gradient, float32 in the parameters' shapes ({@code recur grad}'s output names). */
+    /** The gradient arrays under recur grad's names (dU.. for recur's model, the state_dict's own names otherwise). */
     static Map<String, NpyArray> gradientArrays(ModelSpec spec, float[] grad) {
+        Shape s = shape(spec);
         Map<String, NpyArray> out = new LinkedHashMap<>();
-        for (Shape.Block b : shape(spec).blocks()) {
-            out.put("d" + b.name(), NpyArray.of(Arrays.copyOfRange(grad, b.offset(), b.offset() + b.length()), b.dims()));
+        for (Shape.Block b : s.blocks()) {
+            String name = s.isNativeModel() ? "d" + b.name() : b.name();
+            out.put(name, NpyArray.of(Arrays.copyOfRange(grad, b.offset(), b.offset() + b.length()), b.dims()));
         }
         return out;
     }
 
+    /** {@link #compute(int, ModelSpec, float[], Windows, boolean, boolean)} with the loss summed. */
+    static Partial compute(int index, ModelSpec spec, float[] params, Windows w, boolean keepStates) {
+        return compute(index, spec, params, w, keepStates, false);
+    }
+
     /**
-     * Loss, scored steps and the gradient of {@code w} at {@code params}, by exact BPTT over every
-     * window from its h0; with {@code keepDh0} also dL/dh0 of each sequence.
+     * Loss, counted positions (valid steps whose target is not ignored) and the gradient of
+     * {@code w} at {@code params}, by exact BPTT through every layer and direction from the
+     * windows' h0 (and c0); with {@code keepStates} also dL/dh0 (and an LSTM's dL/dc0), (K, n, H).
+     * The loss is summed over the counted positions, or with {@code mean} their mean.
      */
-    static Partial compute(int index, ModelSpec spec, float[] params, Windows w, boolean keepDh0) {
+    static Partial compute(int index, ModelSpec spec, float[] params, Windows w, boolean keepStates, boolean mean) {
         long t0 = System.nanoTime();
         Engine e = engine(spec);
         Workspace ws = e.workspace(w.batch(), w.steps());
+        Shape s = e.rnn.shape();
         Params p = params(spec, params);
-        Grads g = Grads.zeros(e.rnn.shape());
-        float[] dh0 = keepDh0 ? new float[w.batch() * spec.hidden()] : null;
-        Batch b = new Batch(w.batch(), w.steps()).initialState(w.h0());
+        Grads g = Grads.zeros(s);
+        int n = s.stateBlocks() * w.batch() * s.hidden();
+        float[] dh0 = keepStates ? new float[n] : null;
+        float[] dc0 = keepStates && s.cell().hasCellState() ? new float[n] : null;
+        Batch b = new Batch(w.batch(), w.steps()).lengths(w.lengths()).initialState(w.h0()).initialCell(w.c0());
         if (w.classInputs() != null) b.input(w.classInputs());
         else b.input(w.denseInputs());
-        if (w.classTargets() != null) b.targets(w.classTargets()).loss(Loss.CROSS_ENTROPY);
-        else b.targets(w.denseTargets()).loss(Loss.SQUARED_ERROR);
-        double loss = e.rnn.forward(p, ws, b);
-        e.rnn.backward(p, ws, g, keepDh0 ? new Backprop().initialStateGradient(dh0, 0) : null);
-        return Partial.of(index, loss, w.tokens(), g.data(), dh0, e.kernels, System.nanoTime() - t0);
+        Loss loss = w.classTargets() != null ? Loss.CROSS_ENTROPY : Loss.SQUARED_ERROR;
+        if (mean) loss = loss.mean();
+        if (w.classTargets() != null) b.targets(w.classTargets()).loss(loss);
+        else b.targets(w.denseTargets()).loss(loss);
+        double L = e.rnn.forward(p, ws, b);
+        e.rnn.backward(p, ws, g, keepStates ? new Backprop().initialStateGradient(dh0, 0).initialCellGradient(dc0, 0) : null);
+        return Partial.of(index, L, ws.countedPositions(), g.data(), dh0, dc0, e.kernels, System.nanoTime() - t0);
     }
 
     // ---------------------------------------------------------------- per-thread engines
@@ -99,7 +113,7 @@ public final class PartitionGradient {
 
         Engine(ModelSpec spec) {
             this.spec = spec;
-            this.rnn = Rnn.builder(shape(spec)).activation(Activation.parse(spec.activation()))
+            this.rnn = Rnn.builder(spec.shape()).activation(Activation.parse(spec.activation()))
                     .kernels(KernelChoice.parse(spec.kernels())).threads(spec.threads()).build();
             String name = rnn.kernels().name();
             // a fallback says why, so the driver can tell the user what to fix

@@ -1,8 +1,12 @@
 package dev.recur.spark;
 
+import dev.recur.Cell;
+import dev.recur.Grads;
+import dev.recur.Loss;
+import dev.recur.Shape;
 import dev.recur.cli.CliException;
+import dev.recur.cli.GradProblem;
 import dev.recur.cli.Main;
-import dev.recur.io.NpyArray;
 import dev.recur.io.Npz;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -11,10 +15,8 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /** {@code recur spark grad}: {@code recur grad}'s contract, the batch split over P partitions. */
 @Command(name = "grad",
@@ -22,17 +24,21 @@ import java.util.Map;
         sortOptions = false,
         usageHelpAutoWidth = true,
         description = {
-                "The contract of recur grad (see recur grad --help): --model, --inputs, --targets, optional --h0, and "
-                        + "--out with loss (summed), dU dW db dV dc and dh0. The B sequences are split into P contiguous "
-                        + "runs, one per partition; the sums come back in partition order and dh0 in batch order, so the "
-                        + "output is the same bits on every run and equals recur grad's to float rounding.",
+                "The contract of recur grad (see recur grad --help), read and written by the same code: --model (a "
+                        + "state_dict of any cell, layers and directions, or recur's U, W, b, V, c), --inputs, --targets, "
+                        + "--lengths, --h0 and --c0 in PyTorch's (L*D,B,H) layout, --reduction sum|mean, and --out with "
+                        + "the loss, every parameter's gradient, dh0 (and dc0) under recur grad's names and shapes.",
+                "The B sequences are split into P contiguous runs, one per partition, each summed on its task; the sums "
+                        + "come back in partition order and dh0/dc0 in batch order (a mean divides the sums by the total "
+                        + "count of scored positions), so the output is the same bits on every run and equals recur grad's "
+                        + "to float rounding (bit for bit with one partition).",
                 ""},
         footerHeading = "%nExamples:%n",
         footer = {"  recur spark grad --master local[2] --partitions 4 --model m.npz \\",
-                "      --inputs X.npy --targets Y.npy --out g.npz"})
+                "      --inputs X.npy --targets Y.npy --lengths L.npy --h0 H0.npy --out g.npz"})
 final class SparkGradCommand extends SparkCommand {
 
-    @Option(names = "--model", required = true, paramLabel = "PARAMS.npz", description = "Weights U, W, b, V, c (and optional meta).")
+    @Option(names = "--model", required = true, paramLabel = "MODEL.npz", description = "Weights (state_dict names, or U, W, b, V, c) and optional meta.")
     Path model;
 
     @Option(names = "--inputs", required = true, paramLabel = "X.npy", description = "Inputs: float (T,B,I)/(T,I) or int (T,B)/(T,).")
@@ -41,14 +47,27 @@ final class SparkGradCommand extends SparkCommand {
     @Option(names = "--targets", required = true, paramLabel = "Y.npy", description = "Targets: int (T,B)/(T,) or float (T,B,O)/(T,O).")
     Path targets;
 
-    @Option(names = "--h0", paramLabel = "H0.npy", description = "Initial state (B,H) or (H,); zeros if absent.")
+    @Option(names = "--lengths", paramLabel = "L.npy", description = "Sequence lengths, int (B,); all T if absent.")
+    Path lengths;
+
+    @Option(names = "--h0", paramLabel = "H0.npy", description = "Initial states (L*D,B,H), or (B,H)/(H,) for one layer; zeros if absent.")
     Path h0;
 
-    @Option(names = "--activation", paramLabel = "tanh|sigmoid|relu", description = "Overrides meta.activation.")
+    @Option(names = "--c0", paramLabel = "C0.npy", description = "LSTM initial cell states, as --h0.")
+    Path c0;
+
+    @Option(names = "--cell", paramLabel = "rnn|gru|lstm", description = "Check that the model is this cell (else an error names the cell it fits).")
+    String cell;
+
+    @Option(names = "--activation", paramLabel = "tanh|sigmoid|relu", description = "Overrides meta.activation (rnn cells).")
     String activation;
 
     @Option(names = "--loss", paramLabel = "xent|mse", description = "Overrides meta.loss.")
     String loss;
+
+    @Option(names = "--reduction", paramLabel = "sum|mean", defaultValue = "sum",
+            description = "Sum over the counted positions (default) or their mean.")
+    String reduction;
 
     @Option(names = "--out", required = true, paramLabel = "GRADS.npz", description = "Where to write loss and gradients.")
     Path outFile;
@@ -57,35 +76,69 @@ final class SparkGradCommand extends SparkCommand {
     int execute() {
         int asked = partitions();
         String k = kernels();
-        GradInputs in = GradInputs.read(model, inputs, targets, h0, activation, loss);
+        GradProblem pr = GradProblem.load(model, inputs, targets, lengths, h0, c0, activation, loss, reduction, cell);
+        Shape s = pr.shape;
+        int B = pr.batch, K = s.stateBlocks(), H = s.hidden();
         // the default (2) adapts to a batch of one sequence; a P given is checked against the batch
-        int P = given("--partitions") ? asked : Math.min(asked, in.batch());
-        if (P > in.batch()) {
-            throw CliException.usage("--partitions = " + P + " > the batch's " + in.batch() + " sequences, expected at most "
+        int P = given("--partitions") ? asked : Math.min(asked, B);
+        if (P > B) {
+            throw CliException.usage("--partitions = " + P + " > the batch's " + B + " sequences, expected at most "
                     + "one partition per sequence");
         }
+        boolean mean = pr.loss.reduction() == Loss.Reduction.MEAN;
+        // one partition computes recur grad's call itself; more sum on their tasks and the mean is taken here
+        boolean taskMean = mean && P == 1;
         SparkConf sparkConf = SparkContexts.conf(master, "recur spark grad", conf);
         Partial sum;
+        GradProblem.Result result;
         try (JavaSparkContext sc = SparkContexts.start(sparkConf)) {
-            ModelSpec spec = new ModelSpec(in.input(), in.hidden(), in.output(), in.activation(), in.loss(), k,
-                    SparkContexts.taskCpus(sparkConf));
-            List<Windows> parts = SparkGrad.split(in.batch(), in.steps(), P, in.xi(), in.xf(), in.input(), in.yi(), in.yf(),
-                    in.output(), in.h0(), in.hidden());
-            sum = Jobs.run(() -> SparkGrad.compute(sc, spec, in.params(), parts, IndexOrderedSum.DEFAULT_FANOUT));
-            Map<String, NpyArray> arrays = new LinkedHashMap<>();
-            arrays.put("loss", NpyArray.scalar(sum.loss()));
-            arrays.putAll(PartitionGradient.gradientArrays(spec, sum.grad()));
-            arrays.put("dh0", in.batched() ? NpyArray.of(sum.dh0(), in.batch(), in.hidden()) : NpyArray.of(sum.dh0(), in.hidden()));
+            ModelSpec spec = ModelSpec.of(s, pr.activation.id(), pr.loss.id(), k, SparkContexts.taskCpus(sparkConf));
+            List<Windows> parts = SparkGrad.split(B, pr.steps, P, pr.xi, pr.xf, s.input(), pr.yi, pr.yf, s.output(),
+                    pr.lengths, pr.h0, pr.c0, K, H);
+            float[] params = pr.model.params().data();
+            sum = Jobs.run(() -> SparkGrad.compute(sc, spec, params, parts, taskMean, IndexOrderedSum.DEFAULT_FANOUT));
+            result = result(sum, s, B, P, mean && !taskMean);
             try {
-                Npz.write(outFile, arrays, false);
+                Npz.write(outFile, pr.outputs(result), false);
             } catch (IOException e) {
                 throw CliException.runtime("--out " + outFile + ": cannot write it (" + e.getMessage() + ")", e);
             }
         }
-        err().printf(Locale.ROOT, "loss %.9g (summed over %d steps x %d sequences; %s, %s); %d partition%s, kernels %s; "
-                        + "gradients written to %s%n", sum.loss(), in.steps(), in.batch(), in.activation(), in.loss(), P,
-                P == 1 ? "" : "s", Reports.kernels(sum.kernels()), outFile);
+        err().printf(Locale.ROOT, "loss %.9g (%s over %d steps x %d sequences; %s%s); %d partition%s, kernels %s; "
+                        + "gradients written to %s%n", result.loss(), mean ? "mean" : "summed", pr.steps, B, s,
+                s.cell() == Cell.ELMAN ? ", " + pr.activation.id() : "", P, P == 1 ? "" : "s", Reports.kernels(sum.kernels()),
+                outFile);
         Reports.warnScalar(err(), sum.kernels(), k);
         return Main.EXIT_OK;
+    }
+
+    /**
+     * The partitions' sum as recur grad's result: dh0 (dc0) back in (K, B, H) batch order, and with
+     * {@code divide} the loss, the gradients and dh0 (dc0) divided by the counted positions (the
+     * core's mean: no counted position gives a NaN loss and zero gradients).
+     */
+    static GradProblem.Result result(Partial sum, Shape s, int B, int P, boolean divide) {
+        int K = s.stateBlocks(), H = s.hidden();
+        float[] grad = sum.grad();
+        float[] dh0 = SparkGrad.joinStates(sum.dh0(), B, P, K, H);
+        float[] dc0 = SparkGrad.joinStates(sum.dc0(), B, P, K, H);
+        double loss = sum.loss();
+        if (divide) {
+            long count = sum.tokens();
+            if (count == 0) {
+                loss = Double.NaN;
+            } else {
+                loss /= count;
+                divide(grad, count);
+                divide(dh0, count);
+                divide(dc0, count);
+            }
+        }
+        return new GradProblem.Result(loss, Grads.wrap(s, grad), dh0, dc0);
+    }
+
+    private static void divide(float[] a, long count) {
+        if (a == null) return;
+        for (int i = 0; i < a.length; i++) a[i] = (float) (a[i] / (double) count);
     }
 }

@@ -1,5 +1,6 @@
 package dev.recur.spark;
 
+import dev.recur.Cell;
 import dev.recur.cli.CliException;
 import dev.recur.cli.Corpora;
 import dev.recur.cli.Main;
@@ -66,6 +67,13 @@ final class SparkTrainCommand extends SparkCommand {
 
     @Option(names = "--hidden", paramLabel = "H", description = "Hidden units (task default: grammar 64, text 128).")
     Integer hidden;
+
+    @Option(names = "--layers", paramLabel = "L", description = "Stacked recurrent layers (default 1); a deeper model is saved "
+            + "with PyTorch's state_dict names.")
+    Integer layers;
+
+    @Option(names = "--cell", paramLabel = "rnn|gru|lstm", description = "Recurrent cell (default rnn).")
+    String cell;
 
     @Option(names = "--activation", paramLabel = "tanh|sigmoid|relu", description = "Hidden activation (default tanh).")
     String activation;
@@ -219,12 +227,11 @@ final class SparkTrainCommand extends SparkCommand {
                 throw CliException.runtime(resumeFile + ": the saved vocabulary differs from the data's (was " + s.data()
                         + " changed?)");
             }
-            ModelSpec spec = new ModelSpec(train.input(), s.hidden(), train.output(), s.activation(), train.loss(),
-                    kernelChoice, SparkContexts.taskCpus(conf));
-            if (saved != null && (saved.input() != spec.input() || saved.hidden() != spec.hidden()
-                    || saved.output() != spec.output())) {
-                throw CliException.runtime(resumeFile + ": model of I=" + saved.input() + ", H=" + saved.hidden() + ", O="
-                        + saved.output() + " does not fit the data's I=" + spec.input() + ", O=" + spec.output());
+            ModelSpec spec = ModelSpec.of(s.shape(train.input(), train.output()), s.activation(), train.loss(), kernelChoice,
+                    SparkContexts.taskCpus(conf));
+            if (saved != null && !saved.shape().equals(spec.shape())) {
+                throw CliException.runtime(resumeFile + ": model " + saved.shape() + " does not fit the run's "
+                        + spec.shape() + " (I and O from the data)");
             }
             long total = iters != null ? iters : epochs != null
                     ? Math.max(1, (long) Math.ceil(epochs * train.length() / ((double) s.batch() * s.seqLen()))) : d.iters();
@@ -238,7 +245,8 @@ final class SparkTrainCommand extends SparkCommand {
                 err().println(train.description());
                 err().printf(Locale.ROOT, "model: I=%d, H=%d, O=%d, %s, %d parameters; %s lr %s, clip %s; batch %d x %d "
                                 + "steps over %d partition%s (%s); master %s, %d engine thread%s per task, kernels %s%n",
-                        spec.input(), spec.hidden(), spec.output(), spec.activation(), spec.parameterCount(), s.optimizer(),
+                        spec.input(), spec.hidden(), spec.output(), (spec.layers() == 1 ? "" : spec.layers() + " layers, ")
+                                + (spec.cell().equals("rnn") ? spec.activation() : spec.cell()), spec.parameterCount(), s.optimizer(),
                         num(s.lr()), s.clip() > 0 ? num(s.clip()) : "off", s.batch(), s.seqLen(), s.partitions(),
                         s.partitions() == 1 ? "" : "s", sharesText(s.batch(), s.partitions()), conf.get("spark.master"), spec.threads(),
                         spec.threads() == 1 ? "" : "s", kernelChoice);
@@ -314,9 +322,16 @@ final class SparkTrainCommand extends SparkCommand {
 
     private TrainSettings resolve(String taskName, Corpora.Defaults d, int P) {
         int H = positive("--hidden", hidden != null ? hidden : d.hidden());
+        int nl = positive("--layers", layers != null ? layers : 1);
+        if (nl > 64) throw CliException.usage("--layers = " + nl + ", expected at most 64");
+        Cell c = parseCell(cell);
         String act = activation == null ? "tanh" : activation.toLowerCase(Locale.ROOT);
         if (!ModelSpec.ACTIVATIONS.contains(act)) {
             throw CliException.usage("--activation = '" + activation + "', expected one of tanh, sigmoid, relu");
+        }
+        if (c != Cell.ELMAN && !act.equals("tanh")) {
+            throw CliException.usage("--activation " + activation + " with --cell " + c.id() + ", expected tanh or no "
+                    + "--activation (a gated cell's activations are fixed)");
         }
         int T = positive("--seq-len", seqLen != null ? seqLen : d.seqLen());
         int B = positive("--batch", batch != null ? batch : d.batch());
@@ -336,8 +351,8 @@ final class SparkTrainCommand extends SparkCommand {
         if (!(cv >= 0) || !Double.isFinite(cv)) {
             throw CliException.usage("--clip-value = " + cv + ", expected a number >= 0 (0 = off)");
         }
-        return new TrainSettings(taskName, dataPath(inputs != null ? inputs : data), dataPath(targets), H, act, T, B, opt, rate,
-                cn, cv, seed, P);
+        return new TrainSettings(taskName, dataPath(inputs != null ? inputs : data), dataPath(targets), H, nl, c.id(), act, T, B,
+                opt, rate, cn, cv, seed, P);
     }
 
     /** Options given with --resume must agree with the saved run. */
@@ -347,6 +362,8 @@ final class SparkTrainCommand extends SparkCommand {
         conflict("--inputs", dataPath(inputs), c.task().equals("npy") ? c.data() : null, file);
         conflict("--targets", dataPath(targets), c.targets(), file);
         conflict("--hidden", hidden, c.hidden(), file);
+        conflict("--layers", layers, c.layers(), file);
+        conflict("--cell", cell == null ? null : parseCell(cell).id(), c.cell(), file);
         conflict("--activation", activation == null ? null : activation.toLowerCase(Locale.ROOT), c.activation(), file);
         conflict("--seq-len", seqLen, c.seqLen(), file);
         conflict("--batch", batch, c.batch(), file);
@@ -366,6 +383,16 @@ final class SparkTrainCommand extends SparkCommand {
         if (!same) {
             throw CliException.usage(option + " = " + given + " differs from the saved run's " + saved + " (" + file
                     + "), expected the same value or the option left out when resuming");
+        }
+    }
+
+    /** --cell: rnn (the default), gru or lstm. */
+    private static Cell parseCell(String option) {
+        if (option == null) return Cell.ELMAN;
+        try {
+            return Cell.parse(option);
+        } catch (IllegalArgumentException e) {
+            throw CliException.usage("--cell = '" + option + "', expected rnn, gru or lstm");
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.recur.spark;
 
+import dev.recur.Cell;
+import dev.recur.Shape;
 import dev.recur.cli.CliException;
 
 import java.util.LinkedHashMap;
@@ -14,16 +16,37 @@ import java.util.Map;
  * @param task     grammar, text or npy
  * @param data     the corpus (text) or the inputs .npy (npy), or null
  * @param targets  the targets .npy (npy), or null
+ * @param layers   stacked unidirectional layers
+ * @param cell     rnn, gru or lstm
  */
-public record TrainSettings(String task, String data, String targets, int hidden, String activation, int seqLen, int batch,
-                            String optimizer, double lr, double clip, double clipValue, long seed, int partitions) {
+public record TrainSettings(String task, String data, String targets, int hidden, int layers, String cell, String activation,
+                            int seqLen, int batch, String optimizer, double lr, double clip, double clipValue, long seed,
+                            int partitions) {
 
     static final String TRAINER = "spark";
 
+    /** One Elman layer (recur's U, W, b, V, c model). */
+    public TrainSettings(String task, String data, String targets, int hidden, String activation, int seqLen, int batch,
+                         String optimizer, double lr, double clip, double clipValue, long seed, int partitions) {
+        this(task, data, targets, hidden, 1, Cell.ELMAN.id(), activation, seqLen, batch, optimizer, lr, clip, clipValue, seed,
+                partitions);
+    }
+
     /** The same run with windows of {@code steps} steps (sequence data fixes T). */
     TrainSettings withSeqLen(int steps) {
-        return new TrainSettings(task, data, targets, hidden, activation, steps, batch, optimizer, lr, clip, clipValue, seed,
-                partitions);
+        return new TrainSettings(task, data, targets, hidden, layers, cell, activation, steps, batch, optimizer, lr, clip,
+                clipValue, seed, partitions);
+    }
+
+    /**
+     * The model's shape for data of {@code input} symbols or features and {@code output} classes
+     * or values, as recur train builds it: one Elman layer is recur's own model (U, W, b, V, c),
+     * anything else PyTorch's unidirectional network (state_dict names).
+     */
+    Shape shape(int input, int output) {
+        Cell c = Cell.parse(cell);
+        return layers == 1 && c == Cell.ELMAN ? new Shape(input, hidden, output)
+                : Shape.network(input, hidden, output, layers, false, c);
     }
 
     Map<String, Object> toMap() {
@@ -33,6 +56,8 @@ public record TrainSettings(String task, String data, String targets, int hidden
         m.put("data", data);
         if (targets != null) m.put("targets", targets);
         m.put("hidden", (long) hidden);
+        m.put("layers", (long) layers);
+        m.put("cell", cell);
         m.put("activation", activation);
         m.put("seq_len", (long) seqLen);
         m.put("batch", (long) batch);
@@ -58,6 +83,8 @@ public record TrainSettings(String task, String data, String targets, int hidden
         try {
             return new TrainSettings(str(m, "task"), m.get("data") == null ? null : str(m, "data"),
                     m.get("targets") == null ? null : str(m, "targets"), integer(m, "hidden"),
+                    // layers and cell came later: a run saved before them is one Elman layer
+                    m.get("layers") == null ? 1 : integer(m, "layers"), m.get("cell") == null ? "rnn" : str(m, "cell"),
                     str(m, "activation"), integer(m, "seq_len"), integer(m, "batch"), str(m, "optimizer"),
                     number(m, "lr"), number(m, "clip"), number(m, "clip_value"), ((Number) need(m, "seed")).longValue(),
                     integer(m, "partitions"));

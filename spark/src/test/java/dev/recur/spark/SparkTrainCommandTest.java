@@ -1,5 +1,9 @@
 package dev.recur.spark;
 
+import dev.recur.Cell;
+import dev.recur.Params;
+import dev.recur.Shape;
+import dev.recur.cli.Seeds;
 import dev.recur.io.Json;
 import dev.recur.io.ModelFile;
 import dev.recur.io.NpyArray;
@@ -74,6 +78,43 @@ class SparkTrainCommandTest {
         TestSpark.Result d = TestSpark.run("train", "--save", parts.toString(), "--resume", "--partitions", "3", "--iters", "9");
         assertEquals(2, d.code(), d::toString);
         assertTrue(d.err().contains("--partitions = 3 differs from the saved run's 2"), d.err());
+    }
+
+    @Test
+    void layersAndCellAsRecurTrainAndResumeBitForBit() throws Exception {
+        // the shapes and seeded initial parameters of recur train: one Elman layer is recur's model, else PyTorch's network
+        TrainSettings one = new TrainSettings("grammar", null, null, 16, "tanh", 16, 4, "adam", 0.01, 5, 0, 1, 2);
+        assertEquals(new Shape(19, 16, 19), one.shape(19, 19));
+        TrainSettings deep = new TrainSettings("grammar", null, null, 16, 2, "lstm", "tanh", 16, 4, "adam", 0.01, 5, 0, 1, 2);
+        Shape s = Shape.network(19, 16, 19, 2, false, Cell.LSTM);
+        assertEquals(s, deep.shape(19, 19));
+        assertArrayEquals(Params.random(s, Seeds.mix(1, 1)).data(),
+                PartitionGradient.initialParameters(ModelSpec.of(s, "tanh", "xent", "auto", 1), Seeds.mix(1, 1)));
+
+        Path whole = dir.resolve("whole.npz"), parts = dir.resolve("parts.npz");
+        TestSpark.Result a = TestSpark.run(args(SMALL, "--layers", "2", "--cell", "lstm", "--iters", "3", "--save",
+                whole.toString()));
+        assertEquals(0, a.code(), a::toString);
+        ModelFile.Model m = ModelFile.read(whole);
+        assertEquals(2, m.shape().layers());
+        assertEquals(Cell.LSTM, m.shape().cell());
+        assertEquals(1, m.shape().directions());
+        Map<?, ?> train = (Map<?, ?>) m.meta().get("train");
+        assertEquals(2L, train.get("layers"));
+        assertEquals("lstm", train.get("cell"));
+        TestSpark.Result b = TestSpark.run(args(SMALL, "--layers", "2", "--cell", "lstm", "--iters", "2", "--save",
+                parts.toString()));
+        assertEquals(0, b.code(), b::toString);
+        TestSpark.Result c = TestSpark.run("train", "--master", "local[1]", "--progress", "none", "--save", parts.toString(),
+                "--resume", "--iters", "3");
+        assertEquals(0, c.code(), c::toString);
+        assertArrayEquals(Files.readAllBytes(whole), Files.readAllBytes(parts), "the same file, byte for byte");
+
+        oneLineError(TestSpark.run("train", "--save", parts.toString(), "--resume", "--cell", "gru", "--iters", "4"), 2,
+                "--cell = gru differs from the saved run's lstm");
+        oneLineError(TestSpark.run("train", "--cell", "gru", "--activation", "relu"), 2, "--activation relu with --cell gru");
+        oneLineError(TestSpark.run("train", "--cell", "tree"), 2, "--cell = 'tree'", "expected rnn, gru or lstm");
+        oneLineError(TestSpark.run("train", "--layers", "0"), 2, "--layers = 0");
     }
 
     @Test
