@@ -10,7 +10,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The seed notes' worked example (../shared/seed/bptt-notes.md), T = 3, built term by term in
+ * The seed notes' worked example (the BPTT notes the project started from; see docs/design.md), T = 3, built term by term in
  * double from explicit Jacobians:
  *
  * <pre>
