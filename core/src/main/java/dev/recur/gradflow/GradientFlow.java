@@ -4,7 +4,7 @@ import dev.recur.Activation;
 import dev.recur.Backprop;
 import dev.recur.Batch;
 import dev.recur.Cell;
-import dev.recur.Checks;
+import dev.recur.internal.Checks;
 import dev.recur.Grads;
 import dev.recur.Params;
 import dev.recur.Rnn;

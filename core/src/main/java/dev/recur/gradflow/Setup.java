@@ -27,10 +27,10 @@ import java.util.SplittableRandom;
 public record Setup(int input, int hidden, int output, int steps, double radius, boolean nonNegativeW, long seed) {
 
     public Setup {
-        dev.recur.Checks.positive("input", input);
-        dev.recur.Checks.positive("hidden", hidden);
+        dev.recur.internal.Checks.positive("input", input);
+        dev.recur.internal.Checks.positive("hidden", hidden);
         if (output < 2) throw new IllegalArgumentException("output = " + output + ", expected >= 2 classes");
-        dev.recur.Checks.positive("steps", steps);
+        dev.recur.internal.Checks.positive("steps", steps);
         if (!(radius > 0) || !Double.isFinite(radius)) {
             throw new IllegalArgumentException("radius = " + radius + ", expected a finite number > 0");
         }

@@ -36,7 +36,7 @@ public final class Segment {
 
     /** A buffer for {@code steps} steps of {@code source}. */
     public static Segment allocate(InputSource source, int steps) {
-        dev.recur.Checks.positive("steps", steps);
+        dev.recur.internal.Checks.positive("steps", steps);
         int b = source.batch();
         long nx = source.inputKind() == InputSource.Kind.DENSE ? (long) steps * b * source.inputSize() : (long) steps * b;
         long ny = source.targetKind() == InputSource.Kind.DENSE ? (long) steps * b * source.outputSize() : (long) steps * b;

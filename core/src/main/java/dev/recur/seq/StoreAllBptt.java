@@ -71,7 +71,7 @@ public final class StoreAllBptt {
 
     /** The final states h_T of the last run (every layer and direction). */
     public float[] finalState(float[] out) {
-        dev.recur.Checks.length("out", out, finalState.length, "layers*directions*batch*hidden");
+        dev.recur.internal.Checks.length("out", out, finalState.length, "layers*directions*batch*hidden");
         System.arraycopy(finalState, 0, out, 0, out.length);
         return out;
     }

@@ -34,9 +34,9 @@ public final class SyntheticSource implements InputSource {
     public SyntheticSource(long steps, int batch, int input, int output, Kind inKind, Kind targetKind, long seed,
                            float targetOffset) {
         if (steps <= 0) throw new IllegalArgumentException("steps = " + steps + ", expected > 0");
-        dev.recur.Checks.positive("batch", batch);
-        dev.recur.Checks.positive("input", input);
-        dev.recur.Checks.positive("output", output);
+        dev.recur.internal.Checks.positive("batch", batch);
+        dev.recur.internal.Checks.positive("input", input);
+        dev.recur.internal.Checks.positive("output", output);
         if (inKind == null || targetKind == null) throw new IllegalArgumentException("input and target kinds must not be null");
         this.steps = steps;
         this.batch = batch;

@@ -107,7 +107,7 @@ public final class TruncatedBptt {
 
     /** The final states h_T of the last run (every layer, L*B*H). */
     public float[] finalState(float[] out) {
-        dev.recur.Checks.length("out", out, finalState.length, "layers*batch*hidden");
+        dev.recur.internal.Checks.length("out", out, finalState.length, "layers*batch*hidden");
         System.arraycopy(finalState, 0, out, 0, out.length);
         return out;
     }
@@ -129,7 +129,7 @@ public final class TruncatedBptt {
         if (acc == null || !acc.shape().equals(shape)) throw new IllegalArgumentException("acc.shape() does not match " + shape);
         int bh = shape.layers() * batch * shape.hidden();
         if (h0 != null) {
-            dev.recur.Checks.length("h0", h0, bh, "layers*batch*hidden");
+            dev.recur.internal.Checks.length("h0", h0, bh, "layers*batch*hidden");
             System.arraycopy(h0, 0, state, 0, bh);
         } else {
             java.util.Arrays.fill(state, 0f);
