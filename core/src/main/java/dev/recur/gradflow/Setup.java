@@ -26,6 +26,12 @@ import java.util.SplittableRandom;
  */
 public record Setup(int input, int hidden, int output, int steps, double radius, boolean nonNegativeW, long seed) {
 
+    /**
+     * Checks the sizes and the radius.
+     *
+     * @throws IllegalArgumentException if a size is not positive, {@code output < 2}, or the
+     *         radius is not finite and positive
+     */
     public Setup {
         dev.recur.internal.Checks.positive("input", input);
         dev.recur.internal.Checks.positive("hidden", hidden);
@@ -36,6 +42,7 @@ public record Setup(int input, int hidden, int output, int steps, double radius,
         }
     }
 
+    /** {@return the one-layer Elman shape {@code (input, hidden, output)}} */
     public Shape shape() { return new Shape(input, hidden, output); }
 
     /**

@@ -247,12 +247,25 @@ public final class CheckpointedBptt {
             return this;
         }
 
+        /**
+         * How the per-step parameter gradients are summed over time (compensated by default).
+         *
+         * @param s COMPENSATED or PLAIN
+         * @return this builder
+         * @throws IllegalArgumentException if {@code s} is null
+         */
         public Builder summation(Summation s) {
             if (s == null) throw new IllegalArgumentException("summation is null, expected COMPENSATED or PLAIN");
             this.summation = s;
             return this;
         }
 
+        /**
+         * Receives progress as segments complete.
+         *
+         * @param l the listener; null means none
+         * @return this builder
+         */
         public Builder progress(ProgressListener l) {
             this.progress = l == null ? ProgressListener.NONE : l;
             return this;

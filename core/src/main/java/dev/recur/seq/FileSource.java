@@ -35,6 +35,8 @@ public final class FileSource implements InputSource {
     private final IntBuffer ints = buf.asIntBuffer();
 
     /**
+     * Opens the two files and checks their sizes against each other.
+     *
      * @param inputs      input file (.npy if the name ends in .npy, else raw)
      * @param inputKind   DENSE: float32, I per step and sequence; CLASS: int32, one per step and sequence
      * @param targets     target file (.npy or raw)

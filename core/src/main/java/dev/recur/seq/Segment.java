@@ -58,7 +58,10 @@ public final class Segment {
         return 4 * (nx + ny) + 64;
     }
 
+    /** {@return the steps this buffer holds, n} */
     public int steps() { return steps; }
+
+    /** {@return the sequences per step, B} */
     public int batch() { return batch; }
     /** Dense inputs ({@code float[steps*B*I]}), or null for class inputs. */
     public float[] denseInputs() { return x; }

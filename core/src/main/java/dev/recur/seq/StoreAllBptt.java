@@ -67,6 +67,7 @@ public final class StoreAllBptt {
         return new StoreAllBptt(rnn, source, est, progress == null ? ProgressListener.NONE : progress);
     }
 
+    /** {@return the memory estimate the run was admitted with, in bytes (what the budget was checked against)} */
     public long estimatedBytes() { return estimate; }
 
     /** The final states h_T of the last run (every layer and direction). */
