@@ -7,8 +7,9 @@
  * sequences: checkpointed and truncated BPTT, streamed inputs, compensated time sums) and
  * {@code dev.recur.io} (numpy .npy/.npz models and arrays) and {@code dev.recur.reference} (the
  * independent double-precision network every result is checked against).
+ * {@code dev.recur.internal} (argument checks) is not exported.
  * The vector module is optional ({@code requires static}): without it the lookup falls back to
- * the scalar kernels.
+ * the scalar kernels, logging one warning per JVM.
  */
 module dev.recur.core {
     requires static jdk.incubator.vector;

@@ -10,14 +10,17 @@ package dev.recur;
  * to 1). That is the saturated end of the vanishing-gradient argument.
  */
 public enum Activation {
+    /** {@code tanh(a)}, output in (-1, 1); derivative {@code 1 - h^2}. */
     TANH {
         @Override public float apply(float a) { return (float) Math.tanh(a); }
         @Override public float derivativeFromOutput(float h) { return 1f - h * h; }
     },
+    /** The logistic {@code 1 / (1 + e^-a)}, output in (0, 1); derivative {@code h (1 - h)}. */
     SIGMOID {
         @Override public float apply(float a) { return (float) (1.0 / (1.0 + Math.exp(-a))); }
         @Override public float derivativeFromOutput(float h) { return h * (1f - h); }
     },
+    /** {@code max(a, 0)}; derivative 1 where the output is positive, else 0. */
     RELU {
         @Override public float apply(float a) { return a > 0f ? a : 0f; }
         @Override public float derivativeFromOutput(float h) { return h > 0f ? 1f : 0f; }

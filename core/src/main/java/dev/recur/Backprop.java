@@ -29,6 +29,9 @@ package dev.recur;
  * <p>Reusable and allocation-free, like {@link Batch}. Not thread-safe.
  */
 public final class Backprop {
+    /** An empty description: no incoming gradients, no input or initial-state gradients asked for. */
+    public Backprop() {}
+
     float[] dY;
     int dYOff;
     float[] dhT;

@@ -1,5 +1,7 @@
 package dev.recur;
 
+import dev.recur.internal.Checks;
+
 /**
  * The data of one forward call: B sequences of up to T steps, time-major and padded to T, with
  * their lengths, initial states, targets and the loss. Nothing is copied: the engine reads the

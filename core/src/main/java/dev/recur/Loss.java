@@ -23,10 +23,22 @@ import java.util.Locale;
 public final class Loss {
 
     /** What the loss compares. */
-    public enum Kind { NONE, CROSS_ENTROPY, SQUARED_ERROR }
+    public enum Kind {
+        /** No loss: the caller supplies dL/dY itself. */
+        NONE,
+        /** Softmax cross-entropy of the output logits against class-index targets. */
+        CROSS_ENTROPY,
+        /** Squared error of the outputs against float targets. */
+        SQUARED_ERROR
+    }
 
     /** How the per-position losses are combined. */
-    public enum Reduction { SUM, MEAN }
+    public enum Reduction {
+        /** The sum over the positions that carry loss. */
+        SUM,
+        /** The sum divided by the number of positions that carry loss. */
+        MEAN
+    }
 
     /** PyTorch's default ignore_index for cross-entropy. */
     public static final int DEFAULT_IGNORE_INDEX = -100;
@@ -50,7 +62,10 @@ public final class Loss {
         this.ignoreIndex = ignoreIndex;
     }
 
+    /** {@return what this loss compares} */
     public Kind kind() { return kind; }
+
+    /** {@return how the per-position losses are combined} */
     public Reduction reduction() { return reduction; }
 
     /** The class target that carries no loss (cross-entropy only). */

@@ -1,5 +1,6 @@
 package dev.recur;
 
+import dev.recur.internal.Checks;
 import java.util.Arrays;
 
 /**

@@ -1,5 +1,6 @@
 package dev.recur;
 
+import dev.recur.internal.Checks;
 import dev.recur.kernel.KernelChoice;
 import dev.recur.kernel.Kernels;
 import dev.recur.kernel.KernelsLookup;

@@ -4,7 +4,7 @@ import dev.recur.Activation;
 import dev.recur.Backprop;
 import dev.recur.Batch;
 import dev.recur.Cell;
-import dev.recur.Checks;
+import dev.recur.internal.Checks;
 import dev.recur.Grads;
 import dev.recur.Params;
 import dev.recur.Rnn;
@@ -20,7 +20,7 @@ import java.util.Arrays;
  * {@code ||W^T diag(act'(a_t))||} whose product bounds it.
  *
  * <p>L_T is the softmax cross-entropy of the last step alone, {@code o_T = V h_T + c} against a
- * fixed target. Then {@code dL_T/dh_T = V^T (softmax(o_T) - onehot(target))} and, for t <= T,
+ * fixed target. Then {@code dL_T/dh_T = V^T (softmax(o_T) - onehot(target))} and, for {@code t <= T},
  *
  * <pre>
  *   dL_T/dh_{t-1} = W^T diag(act'(a_t)) dL_T/dh_t
@@ -34,8 +34,8 @@ import java.util.Arrays;
  * decays at about the keep gate's value per step, not at {@code act' ||W||}.
  *
  * <p>How it is measured: one forward pass keeps h_0..h_T (and an LSTM's c_0..c_T); then the sequence is run backwards as
- * one-step chunks, each a {@link Rnn#forwardLayer} from the stored h_{t-1} and a
- * {@link Rnn#backwardLayer} whose incoming final-state gradient is dL_T/dh_t; the dL/dh_0 that
+ * one-step chunks, each a {@link Rnn#forward Rnn.forward} from the stored h_{t-1} and a
+ * {@link Rnn#backward(Params, Workspace, Grads, Backprop) Rnn.backward} whose incoming final-state gradient is dL_T/dh_t; the dL/dh_0 that
  * backward returns is dL_T/dh_{t-1}. That is exact chunked BPTT, so the parameter gradients it
  * accumulates are the full dL_T/dU, dL_T/dW, dL_T/db (dL_T/dV and dL_T/dc are added from the head),
  * and dL_T/dh_0 equals what a single full-sequence backward returns.
@@ -70,7 +70,13 @@ public final class GradientFlow {
                        double[] factorNorm, double wNorm, Grads grads, int firstNonFiniteStep, RateFit fit,
                        Cell cell, double[] cellGradNorm, RateFit cellFit) {
 
-        /** {@code ||dL_T/dh_{T-lag}||}, 0 <= lag <= T. */
+        /**
+         * The gradient norm {@code lag} steps back from the last.
+         *
+         * @param lag steps back, {@code 0 <= lag <= T}
+         * @return {@code ||dL_T/dh_{T-lag}||}
+         * @throws ArrayIndexOutOfBoundsException if {@code lag} is outside [0, T]
+         */
         public double gradNorm(int lag) { return gradNorm[lag]; }
 
         /** The curve's name: the activation for the Elman cell, else the cell ("lstm", "gru"). */
@@ -97,6 +103,7 @@ public final class GradientFlow {
     public record Clip(double maxNorm, double before, double after) {
         /** after / before: the factor every gradient (and every dL_T/dh_t) was scaled by. */
         public double scale() { return before > 0 && Double.isFinite(before) ? after / before : 1.0; }
+        /** {@return true when the norm before exceeded {@code maxNorm}, so the gradient was scaled down} */
         public boolean clipped() { return before > maxNorm; }
     }
 

@@ -26,16 +26,23 @@ import java.util.SplittableRandom;
  */
 public record Setup(int input, int hidden, int output, int steps, double radius, boolean nonNegativeW, long seed) {
 
+    /**
+     * Checks the sizes and the radius.
+     *
+     * @throws IllegalArgumentException if a size is not positive, {@code output < 2}, or the
+     *         radius is not finite and positive
+     */
     public Setup {
-        dev.recur.Checks.positive("input", input);
-        dev.recur.Checks.positive("hidden", hidden);
+        dev.recur.internal.Checks.positive("input", input);
+        dev.recur.internal.Checks.positive("hidden", hidden);
         if (output < 2) throw new IllegalArgumentException("output = " + output + ", expected >= 2 classes");
-        dev.recur.Checks.positive("steps", steps);
+        dev.recur.internal.Checks.positive("steps", steps);
         if (!(radius > 0) || !Double.isFinite(radius)) {
             throw new IllegalArgumentException("radius = " + radius + ", expected a finite number > 0");
         }
     }
 
+    /** {@return the one-layer Elman shape {@code (input, hidden, output)}} */
     public Shape shape() { return new Shape(input, hidden, output); }
 
     /**

@@ -55,6 +55,7 @@ public final class ModelFile {
 
     /** The format version this code writes and the newest it reads. */
     public static final int FORMAT_VERSION = 2;
+    /** The value of the {@code format} entry that marks an .npz as a recur model. */
     public static final String FORMAT = "recur-model";
     /** Prefix of the auxiliary arrays of a network model. */
     public static final String EXTRA_PREFIX = "meta.";

@@ -12,7 +12,16 @@ public final class NpyArray {
 
     /** The dtypes recur reads and writes (little-endian; big-endian ones are read too). */
     public enum DType {
-        FLOAT32("f4", 4), FLOAT64("f8", 8), INT32("i4", 4), INT64("i8", 8), UNICODE("U", 4);
+        /** numpy {@code <f4}: 4-byte IEEE float. */
+        FLOAT32("f4", 4),
+        /** numpy {@code <f8}: 8-byte IEEE double. */
+        FLOAT64("f8", 8),
+        /** numpy {@code <i4}: 4-byte signed integer. */
+        INT32("i4", 4),
+        /** numpy {@code <i8}: 8-byte signed integer. */
+        INT64("i8", 8),
+        /** numpy {@code <U}: a UTF-32 string, 4 bytes per code point (0-d arrays only). */
+        UNICODE("U", 4);
 
         final String code;
         final int itemSize;
@@ -33,8 +42,10 @@ public final class NpyArray {
             };
         }
 
+        /** {@return true for FLOAT32 and FLOAT64} */
         public boolean isFloat() { return this == FLOAT32 || this == FLOAT64; }
 
+        /** {@return true for INT32 and INT64} */
         public boolean isInteger() { return this == INT32 || this == INT64; }
     }
 
@@ -67,9 +78,45 @@ public final class NpyArray {
         }
     }
 
+    /**
+     * A float32 array over {@code data} (not copied), row-major (C order).
+     *
+     * @param data  the values, {@code product(shape)} of them
+     * @param shape the dimensions; none for a 0-d array of one value
+     * @return the array
+     * @throws IllegalArgumentException if a dimension is negative or the length is not the
+     *         product of the shape
+     */
     public static NpyArray of(float[] data, int... shape) { return new NpyArray(DType.FLOAT32, shape, data); }
+
+    /**
+     * A float64 array; as {@link #of(float[], int...)}.
+     *
+     * @param data  the values, row-major
+     * @param shape the dimensions
+     * @return the array
+     * @throws IllegalArgumentException as {@link #of(float[], int...)}
+     */
     public static NpyArray of(double[] data, int... shape) { return new NpyArray(DType.FLOAT64, shape, data); }
+
+    /**
+     * An int32 array; as {@link #of(float[], int...)}.
+     *
+     * @param data  the values, row-major
+     * @param shape the dimensions
+     * @return the array
+     * @throws IllegalArgumentException as {@link #of(float[], int...)}
+     */
     public static NpyArray of(int[] data, int... shape) { return new NpyArray(DType.INT32, shape, data); }
+
+    /**
+     * An int64 array; as {@link #of(float[], int...)}.
+     *
+     * @param data  the values, row-major
+     * @param shape the dimensions
+     * @return the array
+     * @throws IllegalArgumentException as {@link #of(float[], int...)}
+     */
     public static NpyArray of(long[] data, int... shape) { return new NpyArray(DType.INT64, shape, data); }
 
     /** A 0-d unicode array (numpy {@code np.array("text")}). */
@@ -81,13 +128,22 @@ public final class NpyArray {
     /** A 0-d float64 scalar (numpy {@code np.float64(x)} saved as an array). */
     public static NpyArray scalar(double v) { return new NpyArray(DType.FLOAT64, new int[0], new double[] {v}); }
 
+    /** {@return the element type} */
     public DType dtype() { return dtype; }
 
     /** The shape (a copy); empty for a 0-d array. */
     public int[] shape() { return shape.clone(); }
 
+    /** {@return the number of dimensions; 0 for a 0-d array} */
     public int ndim() { return shape.length; }
 
+    /**
+     * One dimension.
+     *
+     * @param k the axis, in [0, ndim())
+     * @return the size along axis {@code k}
+     * @throws ArrayIndexOutOfBoundsException if {@code k} is not an axis
+     */
     public int dim(int k) { return shape[k]; }
 
     /** Number of values (1 for a 0-d array). */

@@ -2,6 +2,8 @@ package dev.recur.kernel;
 
 import java.lang.management.ManagementFactory;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Chooses the kernels once. {@link #resolve(KernelChoice)} honours a forced choice; the system
@@ -13,6 +15,14 @@ import java.util.List;
  * and the preferred float species has at least 4 lanes. Otherwise it falls back to the scalar
  * kernels and {@link #reason()} says why. The vector class is loaded reflectively, so a JVM
  * without the module never links it.
+ *
+ * <p>The fallback is loud: the first time auto resolves to scalar in a JVM, one
+ * {@link System.Logger.Level#WARNING WARNING} goes to the {@link System.Logger} named
+ * {@code dev.recur.kernel.KernelsLookup}, with the reason; later engines stay silent. To fail
+ * fast instead of falling back, ask for {@link KernelChoice#VECTOR} (for an engine,
+ * {@code Rnn.builder(shape).kernels(KernelChoice.VECTOR)}, or {@code -Drecur.kernels=vector}):
+ * it throws {@link UnsupportedOperationException} with the same reason when the vector kernels
+ * cannot run.
  */
 public final class KernelsLookup {
 
@@ -20,6 +30,12 @@ public final class KernelsLookup {
     public static final String PROPERTY = "recur.kernels";
 
     private static final String VECTOR_CLASS = "dev.recur.kernel.VectorKernels";
+
+    /** Set by the first fallback warning: one per JVM, however many engines resolve auto. */
+    private static final AtomicBoolean WARNED = new AtomicBoolean();
+
+    /** How many fallback warnings were logged in this JVM (0 or 1); a test hook. */
+    static final AtomicInteger FALLBACK_WARNINGS = new AtomicInteger();
 
     private KernelsLookup() {}
 
@@ -39,20 +55,43 @@ public final class KernelsLookup {
     public static Kernels get() { return resolve(defaultChoice()); }
 
     /**
-     * The kernels for {@code choice}. VECTOR throws {@link UnsupportedOperationException} with
-     * the reason when the vector kernels cannot run here.
+     * The kernels for {@code choice}. AUTO falls back to the scalar kernels when the vector
+     * kernels cannot run here, logging one warning per JVM with the reason (see the class
+     * comment).
+     *
+     * @param choice auto, scalar or vector
+     * @return the kernels to run; the same instance for every call with the same answer
+     * @throws IllegalArgumentException if {@code choice} is null
+     * @throws UnsupportedOperationException if {@code choice} is {@link KernelChoice#VECTOR} and
+     *         the vector kernels cannot run in this JVM; the message gives the reason
      */
     public static Kernels resolve(KernelChoice choice) {
         if (choice == null) throw new IllegalArgumentException("kernels choice is null, expected auto, scalar or vector");
+        return resolve(choice, vectorUnavailableReason());
+    }
+
+    /** {@link #resolve(KernelChoice)} with the probe's answer given: {@code why} null means the vector kernels can run. */
+    static Kernels resolve(KernelChoice choice, String why) {
         return switch (choice) {
             case SCALAR -> ScalarKernels.INSTANCE;
             case VECTOR -> {
-                String why = vectorUnavailableReason();
                 if (why != null) throw new UnsupportedOperationException("kernels = vector cannot run here: " + why);
                 yield Holder.VECTOR;
             }
-            case AUTO -> vectorUnavailableReason() == null ? Holder.VECTOR : ScalarKernels.INSTANCE;
+            case AUTO -> {
+                if (why == null) yield Holder.VECTOR;
+                warnFallbackOnce(why);
+                yield ScalarKernels.INSTANCE;
+            }
         };
+    }
+
+    private static void warnFallbackOnce(String why) {
+        if (!WARNED.compareAndSet(false, true)) return;
+        FALLBACK_WARNINGS.incrementAndGet();
+        System.getLogger(KernelsLookup.class.getName()).log(System.Logger.Level.WARNING,
+                "recur: kernels = auto fell back to the scalar kernels (several times slower): " + why
+                        + ". Use kernels = vector (-D" + PROPERTY + "=vector) to fail instead of falling back.");
     }
 
     /** One line: which kernels auto picks and why. */

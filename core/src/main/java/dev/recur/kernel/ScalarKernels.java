@@ -10,6 +10,7 @@ import dev.recur.Activation;
  */
 public final class ScalarKernels implements Kernels {
 
+    /** The one instance; stateless and thread-safe. */
     public static final ScalarKernels INSTANCE = new ScalarKernels();
 
     private ScalarKernels() {}

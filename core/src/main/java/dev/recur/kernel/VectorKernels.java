@@ -61,6 +61,10 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class VectorKernels implements Kernels {
 
+    /**
+     * The one instance; stateless and thread-safe. Touching it needs the
+     * {@code jdk.incubator.vector} module; go through {@link KernelsLookup} to fall back cleanly.
+     */
     public static final VectorKernels INSTANCE = new VectorKernels();
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;

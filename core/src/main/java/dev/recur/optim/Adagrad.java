@@ -12,8 +12,24 @@ public final class Adagrad implements Optimizer {
     private final float[] sumSquares;
     private long steps;
 
+    /**
+     * Adagrad with {@code eps = 1e-8}.
+     *
+     * @param size         the parameter count ({@code Shape.size()}), the length of the state
+     * @param learningRate the step size, finite and &gt; 0
+     * @throws IllegalArgumentException if {@code size <= 0} or the rate is not finite and positive
+     */
     public Adagrad(int size, float learningRate) { this(size, learningRate, 1e-8f); }
 
+    /**
+     * Adagrad with every setting given.
+     *
+     * @param size         the parameter count ({@code Shape.size()}), the length of the state
+     * @param learningRate the step size, finite and &gt; 0
+     * @param eps          added to the root of the squared-gradient sum, &gt; 0
+     * @throws IllegalArgumentException if {@code size <= 0}, {@code eps <= 0} or the rate is not
+     *         finite and positive
+     */
     public Adagrad(int size, float learningRate, float eps) {
         if (size <= 0) throw new IllegalArgumentException("size = " + size + ", expected > 0 (the parameter count)");
         if (!(eps > 0f)) throw new IllegalArgumentException("eps = " + eps + ", expected > 0");

@@ -14,8 +14,25 @@ public final class Adam implements Optimizer {
     private final float[] m, v;
     private long steps;
 
+    /**
+     * Adam with the defaults {@code beta1 = 0.9}, {@code beta2 = 0.999}, {@code eps = 1e-8}.
+     *
+     * @param size         the parameter count ({@code Shape.size()}), the length of m and v
+     * @param learningRate the step size, finite and &gt; 0
+     * @throws IllegalArgumentException if {@code size <= 0} or the rate is not finite and positive
+     */
     public Adam(int size, float learningRate) { this(size, learningRate, 0.9f, 0.999f, 1e-8f); }
 
+    /**
+     * Adam with every setting given.
+     *
+     * @param size         the parameter count ({@code Shape.size()}), the length of m and v
+     * @param learningRate the step size, finite and &gt; 0
+     * @param beta1        decay of the first moment, in [0, 1)
+     * @param beta2        decay of the second moment, in [0, 1)
+     * @param eps          added to {@code sqrt(vhat)}, &gt; 0
+     * @throws IllegalArgumentException if a setting is outside its range
+     */
     public Adam(int size, float learningRate, float beta1, float beta2, float eps) {
         if (size <= 0) throw new IllegalArgumentException("size = " + size + ", expected > 0 (the parameter count)");
         if (!(beta1 >= 0f && beta1 < 1f)) throw new IllegalArgumentException("beta1 = " + beta1 + ", expected 0 <= beta1 < 1");

@@ -37,6 +37,13 @@ public interface Optimizer {
         }
     }
 
+    /**
+     * Checks a learning rate, for implementations.
+     *
+     * @param lr the learning rate
+     * @return {@code lr}
+     * @throws IllegalArgumentException if {@code lr} is NaN, infinite or not &gt; 0
+     */
     static float checkRate(float lr) {
         if (!(lr > 0f) || !Float.isFinite(lr)) {
             throw new IllegalArgumentException("learning rate = " + lr + ", expected a finite number > 0");

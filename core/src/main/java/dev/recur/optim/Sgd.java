@@ -8,6 +8,12 @@ public final class Sgd implements Optimizer {
     private final float lr;
     private long steps;
 
+    /**
+     * Plain gradient descent, {@code P -= lr * g}.
+     *
+     * @param learningRate the step size, finite and &gt; 0
+     * @throws IllegalArgumentException if the rate is not finite and positive
+     */
     public Sgd(float learningRate) { this.lr = Optimizer.checkRate(learningRate); }
 
     @Override

@@ -54,12 +54,24 @@ public final class ReferenceNetwork {
 
     /** The cell kinds, named as on recur's command line. */
     public enum CellKind {
-        RNN(1), GRU(3), LSTM(4);
+        /** The Elman cell: one gate block. */
+        RNN(1),
+        /** The GRU: reset, update and candidate blocks. */
+        GRU(3),
+        /** The LSTM: input, forget, cell and output blocks. */
+        LSTM(4);
 
         final int gates;
 
         CellKind(int gates) { this.gates = gates; }
 
+        /**
+         * Parses a cell name.
+         *
+         * @param s {@code rnn} (or {@code elman}), {@code gru} or {@code lstm}, any case
+         * @return the kind
+         * @throws IllegalArgumentException if {@code s} names none of them
+         */
         public static CellKind parse(String s) {
             return switch (s.trim().toLowerCase(Locale.ROOT)) {
                 case "rnn", "elman" -> RNN;
@@ -72,8 +84,20 @@ public final class ReferenceNetwork {
 
     /** The Elman cell's nonlinearity; the gated cells use sigmoid and tanh by definition. */
     public enum Nonlinearity {
-        TANH, SIGMOID, RELU;
+        /** {@code tanh}. */
+        TANH,
+        /** The logistic sigmoid. */
+        SIGMOID,
+        /** {@code max(a, 0)}. */
+        RELU;
 
+        /**
+         * Parses a nonlinearity name.
+         *
+         * @param s {@code tanh}, {@code sigmoid} or {@code relu}, any case
+         * @return the nonlinearity
+         * @throws IllegalArgumentException if {@code s} names none of them
+         */
         public static Nonlinearity parse(String s) {
             return switch (s.trim().toLowerCase(Locale.ROOT)) {
                 case "tanh" -> TANH;
@@ -192,7 +216,13 @@ public final class ReferenceNetwork {
 
     /** One problem: the data of a batch, time-major and padded, and the gradients arriving from outside. */
     public static final class Problem {
-        public int steps, batch;
+        /** An empty problem; the caller fills the fields. */
+        public Problem() {}
+
+        /** T, the padded length (time steps). */
+        public int steps;
+        /** B, the sequences. */
+        public int batch;
         /** [T][B][I] dense inputs, or null. */
         public double[][][] x;
         /** [T][B] class-index inputs, or null. */
@@ -201,7 +231,9 @@ public final class ReferenceNetwork {
         public int[] lengths;
         /** "xent", "mse" or "none". */
         public String loss = "none";
+        /** True to average the loss over the positions that carry it, false to sum. */
         public boolean mean;
+        /** The class target that carries no loss (xent), PyTorch's default -100. */
         public int ignoreIndex = -100;
         /** [T][B] class targets (xent), or null. */
         public int[][] yi;
@@ -229,6 +261,9 @@ public final class ReferenceNetwork {
 
     /** What {@link #run} computes. */
     public static final class Result {
+        /** An empty result, filled by {@link #run}. */
+        public Result() {}
+
         /** The loss alone (summed or averaged as asked). */
         public double loss;
         /** The loss plus the linear terms of dY, dhT, dcT: what the gradients differentiate. */

@@ -14,9 +14,9 @@ public final class ArraySource implements InputSource {
     private final float[] yf;
 
     private ArraySource(int batch, int input, int output, float[] x, int[] xi, int[] yi, float[] yf) {
-        dev.recur.Checks.positive("batch", batch);
-        dev.recur.Checks.positive("input", input);
-        dev.recur.Checks.positive("output", output);
+        dev.recur.internal.Checks.positive("batch", batch);
+        dev.recur.internal.Checks.positive("input", input);
+        dev.recur.internal.Checks.positive("output", output);
         this.batch = batch;
         this.input = input;
         this.output = output;
@@ -37,8 +37,8 @@ public final class ArraySource implements InputSource {
             throw new IllegalArgumentException("targets.length = " + lenY + ", expected " + (yi != null ? "steps*batch" : "steps*batch*output")
                     + " = " + expY + " (steps = " + steps + " from the inputs)");
         }
-        if (xi != null) dev.recur.Checks.indices("inputs", xi, input, "input");
-        if (yi != null) dev.recur.Checks.indices("targets", yi, output, "output");
+        if (xi != null) dev.recur.internal.Checks.indices("inputs", xi, input, "input");
+        if (yi != null) dev.recur.internal.Checks.indices("targets", yi, output, "output");
     }
 
     /** Dense inputs, class targets. */

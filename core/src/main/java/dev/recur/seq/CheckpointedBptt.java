@@ -105,7 +105,7 @@ public final class CheckpointedBptt {
 
     /** The final states h_T of the last run (L*B*H floats, every layer), to carry into a following call. */
     public float[] finalState(float[] out) {
-        dev.recur.Checks.length("out", out, (long) shape.layers() * batch * shape.hidden(), "layers*batch*hidden");
+        dev.recur.internal.Checks.length("out", out, (long) shape.layers() * batch * shape.hidden(), "layers*batch*hidden");
         System.arraycopy(finalState, 0, out, 0, out.length);
         return out;
     }
@@ -149,9 +149,9 @@ public final class CheckpointedBptt {
                               float[] dh0) {
         checkSource(src);
         int bh = shape.layers() * batch * shape.hidden();
-        if (h0 != null) dev.recur.Checks.length("h0", h0, bh, "layers*batch*hidden");
-        if (dhT != null) dev.recur.Checks.length("dhT", dhT, bh, "layers*batch*hidden");
-        if (dh0 != null) dev.recur.Checks.length("dh0", dh0, bh, "layers*batch*hidden");
+        if (h0 != null) dev.recur.internal.Checks.length("h0", h0, bh, "layers*batch*hidden");
+        if (dhT != null) dev.recur.internal.Checks.length("dhT", dhT, bh, "layers*batch*hidden");
+        if (dh0 != null) dev.recur.internal.Checks.length("dh0", dh0, bh, "layers*batch*hidden");
 
         // 1. Forward, keeping every layer's state (and LSTM cell state) at the start of every segment.
         long t0n = System.nanoTime();
@@ -236,7 +236,7 @@ public final class CheckpointedBptt {
 
         /** Segment length S (rounded up to whole engine blocks, at most T); default about sqrt(T). */
         public Builder segment(int s) {
-            this.segment = dev.recur.Checks.positive("segment", s);
+            this.segment = dev.recur.internal.Checks.positive("segment", s);
             return this;
         }
 
@@ -247,12 +247,25 @@ public final class CheckpointedBptt {
             return this;
         }
 
+        /**
+         * How the per-step parameter gradients are summed over time (compensated by default).
+         *
+         * @param s COMPENSATED or PLAIN
+         * @return this builder
+         * @throws IllegalArgumentException if {@code s} is null
+         */
         public Builder summation(Summation s) {
             if (s == null) throw new IllegalArgumentException("summation is null, expected COMPENSATED or PLAIN");
             this.summation = s;
             return this;
         }
 
+        /**
+         * Receives progress as segments complete.
+         *
+         * @param l the listener; null means none
+         * @return this builder
+         */
         public Builder progress(ProgressListener l) {
             this.progress = l == null ? ProgressListener.NONE : l;
             return this;

@@ -35,15 +35,17 @@ public final class FileSource implements InputSource {
     private final IntBuffer ints = buf.asIntBuffer();
 
     /**
+     * Opens the two files and checks their sizes against each other.
+     *
      * @param inputs      input file (.npy if the name ends in .npy, else raw)
      * @param inputKind   DENSE: float32, I per step and sequence; CLASS: int32, one per step and sequence
      * @param targets     target file (.npy or raw)
      * @param targetKind  CLASS: int32, one per step and sequence; DENSE: float32, O per step and sequence
      */
     public FileSource(Path inputs, Kind inputKind, Path targets, Kind targetKind, int batch, int input, int output) {
-        dev.recur.Checks.positive("batch", batch);
-        dev.recur.Checks.positive("input", input);
-        dev.recur.Checks.positive("output", output);
+        dev.recur.internal.Checks.positive("batch", batch);
+        dev.recur.internal.Checks.positive("input", input);
+        dev.recur.internal.Checks.positive("output", output);
         if (inputKind == null || targetKind == null) throw new IllegalArgumentException("input and target kinds must not be null");
         this.batch = batch;
         this.input = input;

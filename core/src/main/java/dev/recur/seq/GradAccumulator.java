@@ -27,6 +27,12 @@ public final class GradAccumulator {
     private final double[] sum;
     private final double[] comp;
 
+    /**
+     * An empty accumulator: a double sum and its compensation term per parameter, all zero.
+     *
+     * @param shape the network whose gradients are summed
+     * @throws IllegalArgumentException if {@code shape} is null
+     */
     public GradAccumulator(Shape shape) {
         if (shape == null) throw new IllegalArgumentException("shape is null");
         this.shape = shape;
@@ -34,6 +40,7 @@ public final class GradAccumulator {
         this.comp = new double[shape.size()];
     }
 
+    /** {@return the network shape the sums are laid out for ({@code shape.size()} entries)} */
     public Shape shape() { return shape; }
 
     /** Bytes held (for memory estimates). */

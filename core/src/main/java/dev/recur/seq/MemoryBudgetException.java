@@ -7,9 +7,18 @@ package dev.recur.seq;
  */
 public final class MemoryBudgetException extends IllegalStateException {
     private static final long serialVersionUID = 1L;
+    /** Bytes the run was estimated to need. */
     private final long estimate;
+    /** Bytes it could have had. */
     private final long available;
 
+    /**
+     * A refusal.
+     *
+     * @param message   the estimate, what is available, and the option that would make it fit
+     * @param estimate  bytes the run was estimated to need
+     * @param available bytes it could have had (budget or free heap, less the safety margin)
+     */
     public MemoryBudgetException(String message, long estimate, long available) {
         super(message);
         this.estimate = estimate;

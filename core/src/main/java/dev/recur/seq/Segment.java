@@ -36,7 +36,7 @@ public final class Segment {
 
     /** A buffer for {@code steps} steps of {@code source}. */
     public static Segment allocate(InputSource source, int steps) {
-        dev.recur.Checks.positive("steps", steps);
+        dev.recur.internal.Checks.positive("steps", steps);
         int b = source.batch();
         long nx = source.inputKind() == InputSource.Kind.DENSE ? (long) steps * b * source.inputSize() : (long) steps * b;
         long ny = source.targetKind() == InputSource.Kind.DENSE ? (long) steps * b * source.outputSize() : (long) steps * b;
@@ -58,7 +58,10 @@ public final class Segment {
         return 4 * (nx + ny) + 64;
     }
 
+    /** {@return the steps this buffer holds, n} */
     public int steps() { return steps; }
+
+    /** {@return the sequences per step, B} */
     public int batch() { return batch; }
     /** Dense inputs ({@code float[steps*B*I]}), or null for class inputs. */
     public float[] denseInputs() { return x; }

@@ -67,11 +67,12 @@ public final class StoreAllBptt {
         return new StoreAllBptt(rnn, source, est, progress == null ? ProgressListener.NONE : progress);
     }
 
+    /** {@return the memory estimate the run was admitted with, in bytes (what the budget was checked against)} */
     public long estimatedBytes() { return estimate; }
 
     /** The final states h_T of the last run (every layer and direction). */
     public float[] finalState(float[] out) {
-        dev.recur.Checks.length("out", out, finalState.length, "layers*directions*batch*hidden");
+        dev.recur.internal.Checks.length("out", out, finalState.length, "layers*directions*batch*hidden");
         System.arraycopy(finalState, 0, out, 0, out.length);
         return out;
     }

@@ -29,14 +29,17 @@ public final class SyntheticSource implements InputSource {
     private final float targetOffset;
 
     /**
+     * A seeded random sequence, generated on demand (nothing is stored), the same for the same
+     * arguments.
+     *
      * @param targetOffset added to every float target (ignored for class targets)
      */
     public SyntheticSource(long steps, int batch, int input, int output, Kind inKind, Kind targetKind, long seed,
                            float targetOffset) {
         if (steps <= 0) throw new IllegalArgumentException("steps = " + steps + ", expected > 0");
-        dev.recur.Checks.positive("batch", batch);
-        dev.recur.Checks.positive("input", input);
-        dev.recur.Checks.positive("output", output);
+        dev.recur.internal.Checks.positive("batch", batch);
+        dev.recur.internal.Checks.positive("input", input);
+        dev.recur.internal.Checks.positive("output", output);
         if (inKind == null || targetKind == null) throw new IllegalArgumentException("input and target kinds must not be null");
         this.steps = steps;
         this.batch = batch;
@@ -127,7 +130,7 @@ public final class SyntheticSource implements InputSource {
     /**
      * Seeded parameters ({@link Params#random}) with every W_hh rescaled so that its spectral norm
      * ||W||_2 (largest singular value, by power iteration in double) equals {@code norm}. With
-     * {@code norm < 1} the recurrence is a contraction for tanh (|tanh'| <= 1): states forget
+     * {@code norm < 1} the recurrence is a contraction for tanh ({@code |tanh'| <= 1}): states forget
      * their start and float and double runs stay comparable over any length.
      */
     public static Params contractingParams(Shape shape, long seed, double norm) {

@@ -40,6 +40,8 @@ public final class TruncatedBptt {
     @FunctionalInterface
     public interface WindowListener {
         /**
+         * One window done.
+         *
          * @param end   the window covers the losses of steps [end - k1, end)
          * @param loss  their summed loss
          * @param grads the window's gradient; the listener may read it (and may update the params
@@ -99,15 +101,30 @@ public final class TruncatedBptt {
         this.dc = lstm ? new float[bh] : null;
     }
 
+    /**
+     * A builder for TBPTT(k1, k2): every k1 steps, back-propagate the last k2 steps.
+     *
+     * @param rnn    the engine
+     * @param source the sequence
+     * @param k1     steps per window (the losses scored each time), &gt; 0
+     * @param k2     steps back-propagated per window, {@code >= k1}
+     * @return the builder; the sizes are checked by {@link Builder#build()}
+     * @throws IllegalArgumentException if {@code rnn} or {@code source} is null
+     */
     public static Builder builder(Rnn rnn, InputSource source, int k1, int k2) { return new Builder(rnn, source, k1, k2); }
 
+    /** {@return steps per window: the losses scored (and the gradient taken) every k1 steps} */
     public int k1() { return k1; }
+
+    /** {@return steps back-propagated per window} */
     public int k2() { return k2; }
+
+    /** {@return the memory estimate the run was admitted with, in bytes} */
     public long estimatedBytes() { return estimate; }
 
     /** The final states h_T of the last run (every layer, L*B*H). */
     public float[] finalState(float[] out) {
-        dev.recur.Checks.length("out", out, finalState.length, "layers*batch*hidden");
+        dev.recur.internal.Checks.length("out", out, finalState.length, "layers*batch*hidden");
         System.arraycopy(finalState, 0, out, 0, out.length);
         return out;
     }
@@ -129,7 +146,7 @@ public final class TruncatedBptt {
         if (acc == null || !acc.shape().equals(shape)) throw new IllegalArgumentException("acc.shape() does not match " + shape);
         int bh = shape.layers() * batch * shape.hidden();
         if (h0 != null) {
-            dev.recur.Checks.length("h0", h0, bh, "layers*batch*hidden");
+            dev.recur.internal.Checks.length("h0", h0, bh, "layers*batch*hidden");
             System.arraycopy(h0, 0, state, 0, bh);
         } else {
             java.util.Arrays.fill(state, 0f);
@@ -214,17 +231,37 @@ public final class TruncatedBptt {
             this.k2 = k2;
         }
 
+        /**
+         * A memory budget for the estimate check.
+         *
+         * @param bytes the budget in bytes; 0 means the free heap
+         * @return this builder
+         * @throws IllegalArgumentException if {@code bytes < 0}
+         */
         public Builder memoryBudget(long bytes) {
             if (bytes < 0) throw new IllegalArgumentException("memoryBudget = " + bytes + ", expected >= 0 (0 = the heap)");
             this.budget = bytes;
             return this;
         }
 
+        /**
+         * Receives progress as windows complete.
+         *
+         * @param l the listener; null means none
+         * @return this builder
+         */
         public Builder progress(ProgressListener l) {
             this.progress = l == null ? ProgressListener.NONE : l;
             return this;
         }
 
+        /**
+         * Checks the sizes and the memory estimate and allocates the run's buffers.
+         *
+         * @return the run, reusable for {@code run} calls
+         * @throws IllegalArgumentException if {@code k1 <= 0} or {@code k2 < k1}
+         * @throws MemoryBudgetException if the estimate does not fit the budget or the heap
+         */
         public TruncatedBptt build() {
             long T = source.steps();
             if (k1 <= 0) throw new IllegalArgumentException("k1 = " + k1 + ", expected > 0 (steps per window)");

@@ -1,4 +1,4 @@
-package dev.recur;
+package dev.recur.internal;
 
 /**
  * Argument checks shared by the public API. Every message names the argument, the value it had
