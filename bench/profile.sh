@@ -20,6 +20,7 @@
 #   CASES       comma list of case ids (default: every case of cases.json); each program runs
 #               the ones it supports (recur's BpttBench: those of its case parameter)
 #   PEER=0      no peers; TORCH=0, ONEDNN=0, DL4J=0 skip one peer
+#   SCALAR=0    no scalar baseline (it takes seconds per operation on the large cases)
 #   PEER_MIN_TIME  timed seconds per case for the PyTorch and oneDNN peers (default 2)
 #   PEER_QUIET  max foreign CPU load in cores before each timed program (default 0.3; off: no wait)
 #   QUIET_WAIT  longest wait for that, seconds (default 60)
@@ -178,8 +179,10 @@ for r in $(seq 1 "$rounds"); do
     say "round $r/$rounds: recur"
     wait_quiet
     jmh -p kernels=vector -p threads=1,2 -rf json -rff "$out/recur-vector-r$r.json" >"$out/recur-vector-r$r.log"
-    wait_quiet
-    jmh -p kernels=scalar -p threads=1 -rf json -rff "$out/recur-scalar-r$r.json" >"$out/recur-scalar-r$r.log"
+    if [ "${SCALAR:-1}" != 0 ]; then
+      wait_quiet
+      jmh -p kernels=scalar -p threads=1 -rf json -rff "$out/recur-scalar-r$r.json" >"$out/recur-scalar-r$r.log"
+    fi
   fi
   for t in 1 2; do
     if [ "$torch_ok" = 1 ]; then

@@ -1503,7 +1503,7 @@ public final class Rnn implements AutoCloseable {
             return this;
         }
 
-        /** Smallest H at which a step is split among threads when B < threads (tests, tuning). */
+        /** Smallest H at which a step is split among threads when {@code B < threads} (tests, tuning). */
         public Builder splitHiddenMin(int h) {
             Checks.positive("splitHiddenMin", h);
             this.splitHiddenMin = h;

@@ -3,6 +3,7 @@ package dev.recur.examples.embedding;
 import dev.recur.Activation;
 import dev.recur.Batch;
 import dev.recur.Grads;
+import dev.recur.InferenceStream;
 import dev.recur.Loss;
 import dev.recur.Params;
 import dev.recur.Rnn;
@@ -36,18 +37,21 @@ public final class NoisySine {
             System.out.printf("loss %.4f -> %.4f%n", losses[0], losses[losses.length - 1]);
 
             Path file = Files.createTempFile("noisy-sine", ".npz");
-            ModelFile.write(file, params, Map.of("task", "noisy sine, next value"), Map.of());
+            // the activation is not a parameter: meta keeps it (recur's commands read meta.activation)
+            ModelFile.write(file, params, Map.of("activation", "tanh", "task", "noisy sine, next value"), Map.of());
             ModelFile.Model model = ModelFile.read(file);                 // shape and params, checked
             Files.delete(file);
 
-            Workspace ws = rnn.inferenceWorkspace(1);                     // O(H) memory, any length
-            float[] h = new float[model.shape().hidden()];                // the carried state, h_0 = 0
+            // weights prepared once, state kept inside, nothing allocated per step
+            InferenceStream stream = rnn.stream(model.params(), 1);
+            float[] in = new float[1];
             Random noise = new Random(99);
             double err = 0;
             int n = 200;
             for (int t = 0; t < n; t++) {
-                float x = (float) (Math.sin(OMEGA * t) + NOISE * noise.nextGaussian());
-                float next = step(rnn, model.params(), ws, x, h);         // h is updated in place
+                in[0] = (float) (Math.sin(OMEGA * t) + NOISE * noise.nextGaussian());
+                float x = in[0];
+                float next = stream.step(in)[0];                           // o_t: the predicted next value
                 err += Math.abs(next - Math.sin(OMEGA * (t + 1)));
                 if (t % 40 == 0) System.out.printf("t=%3d x=%+.3f predicted next=%+.3f true=%+.3f%n",
                         t, x, next, Math.sin(OMEGA * (t + 1)));
@@ -86,17 +90,5 @@ public final class NoisySine {
             if (it % 50 == 0 || it == iterations - 1) System.out.printf("iteration %3d  loss %.4f%n", it, losses[it]);
         }
         return losses;
-    }
-
-    /**
-     * One streamed step: feeds {@code x} from state {@code h}, returns the prediction and leaves
-     * the new state in {@code h}. (A one-step batch carrying h; swap for a stream API when there.)
-     */
-    static float step(Rnn rnn, Params params, Workspace ws, float x, float[] h) {
-        float[] out = new float[1];
-        Batch one = new Batch(1, 1).input(new float[] {x}).initialState(h);
-        rnn.predict(params, ws, one, out, 0);
-        ws.finalState(h, 0);
-        return out[0];
     }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.recur.Activation;
+import dev.recur.InferenceStream;
 import dev.recur.Params;
 import dev.recur.Rnn;
 import dev.recur.Shape;
@@ -23,8 +24,9 @@ class NoisySineTest {
             double first = mean(losses, 0, 10), last = mean(losses, losses.length - 10, losses.length);
             assertTrue(last < 0.25 * first, "loss " + first + " -> " + last + ", expected at least 4x lower");
 
-            float[] h = new float[NoisySine.HIDDEN];
-            float next = NoisySine.step(rnn, params, rnn.inferenceWorkspace(1), 0.5f, h);
+            InferenceStream stream = rnn.stream(params, 1);
+            float next = stream.step(new float[] {0.5f})[0];
+            float[] h = stream.state(new float[NoisySine.HIDDEN], 0);
             assertTrue(Float.isFinite(next) && h[0] != 0f, "one streamed step updates the state");
         }
     }
