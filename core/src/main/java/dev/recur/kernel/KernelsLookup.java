@@ -29,6 +29,13 @@ public final class KernelsLookup {
     /** The system property that forces a choice for {@link #defaultChoice()}. */
     public static final String PROPERTY = "recur.kernels";
 
+    /**
+     * The system property that sets the vector kernels' width in bits: 256 or 512, at most
+     * the CPU's widest (unset: the widest, e.g. 512 with AVX-512, 256 with AVX2). On an AVX-512
+     * CPU, 256 may be faster where 512-bit instructions lower the clock or the sizes are small.
+     */
+    public static final String WIDTH_PROPERTY = "recur.vector.bits";
+
     private static final String VECTOR_CLASS = "dev.recur.kernel.VectorKernels";
 
     /** Set by the first fallback warning: one per JVM, however many engines resolve auto. */
@@ -51,6 +58,24 @@ public final class KernelsLookup {
         }
     }
 
+    /**
+     * Reads {@code recur.vector.bits}: 0 when unset (the CPU's widest), else 256 or 512.
+     *
+     * @return the width asked for, in bits, or 0
+     * @throws IllegalArgumentException naming the property and the value when it is not one of those
+     */
+    public static int requestedVectorBits() {
+        String p = System.getProperty(WIDTH_PROPERTY);
+        if (p == null || p.isBlank()) return 0;
+        switch (p.trim()) {
+            case "256": return 256;
+            case "512": return 512;
+            default:
+                throw new IllegalArgumentException("system property " + WIDTH_PROPERTY + " = '" + p
+                        + "', expected 256 or 512 (bits per vector; unset: the CPU's widest)");
+        }
+    }
+
     /** The kernels for {@link #defaultChoice()}. */
     public static Kernels get() { return resolve(defaultChoice()); }
 
@@ -61,12 +86,15 @@ public final class KernelsLookup {
      *
      * @param choice auto, scalar or vector
      * @return the kernels to run; the same instance for every call with the same answer
-     * @throws IllegalArgumentException if {@code choice} is null
+     * @throws IllegalArgumentException if {@code choice} is null, or not scalar while
+     *         {@code recur.vector.bits} asks for a width this CPU does not have (or no width)
      * @throws UnsupportedOperationException if {@code choice} is {@link KernelChoice#VECTOR} and
      *         the vector kernels cannot run in this JVM; the message gives the reason
      */
     public static Kernels resolve(KernelChoice choice) {
         if (choice == null) throw new IllegalArgumentException("kernels choice is null, expected auto, scalar or vector");
+        // a width asked for and not available is the user's error, never a silent fallback
+        if (choice != KernelChoice.SCALAR && Probe.WIDTH_ERROR != null) throw new IllegalArgumentException(Probe.WIDTH_ERROR);
         return resolve(choice, vectorUnavailableReason());
     }
 
@@ -98,7 +126,8 @@ public final class KernelsLookup {
     public static String reason() {
         String why = vectorUnavailableReason();
         return why == null
-                ? "vector: jdk.incubator.vector present, C2 JIT, " + Probe.lanes + " float lanes per vector"
+                ? "vector: jdk.incubator.vector present, C2 JIT, " + Probe.lanes + " float lanes per vector ("
+                        + Probe.lanes * 32 + "-bit" + (Probe.bits == 0 ? ", the CPU's widest" : ", " + WIDTH_PROPERTY) + ")"
                 : "scalar: " + why;
     }
 
@@ -107,7 +136,9 @@ public final class KernelsLookup {
 
     /** Probed once: the answer cannot change during a JVM's life. */
     private static final class Probe {
-        static int lanes;
+        static int lanes, bits;
+        /** Set when recur.vector.bits is malformed or wider than the CPU's widest vector. */
+        static String WIDTH_ERROR;
         static final String REASON = probe();
 
         private static String probe() {
@@ -121,7 +152,19 @@ public final class KernelsLookup {
                 }
             }
             try {
+                bits = requestedVectorBits();
+            } catch (IllegalArgumentException e) {
+                WIDTH_ERROR = e.getMessage();
+                return e.getMessage();
+            }
+            try {
                 Class<?> c = Class.forName(VECTOR_CLASS);
+                int widest = (int) c.getMethod("widestBits").invoke(null);
+                if (bits > widest) {
+                    WIDTH_ERROR = "system property " + WIDTH_PROPERTY + " = " + bits + ", but this CPU's widest float vector "
+                            + "is " + widest + " bits" + (bits == 512 ? " (no AVX-512)" : "") + ", expected at most " + widest;
+                    return WIDTH_ERROR;
+                }
                 lanes = (int) c.getMethod("lanes").invoke(null);
                 if (lanes < 4) return "the preferred float vector has " + lanes + " lanes here (< 4): no gain over scalar";
             } catch (ReflectiveOperationException | LinkageError e) {

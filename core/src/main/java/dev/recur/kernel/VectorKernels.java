@@ -7,6 +7,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -67,14 +68,22 @@ public final class VectorKernels implements Kernels {
      */
     public static final VectorKernels INSTANCE = new VectorKernels();
 
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /** The CPU's widest float species, or the narrower one recur.vector.bits asks for (KernelsLookup checks it first). */
+    private static final VectorSpecies<Float> S = species(KernelsLookup.requestedVectorBits());
     private static final VectorSpecies<Double> SD = S.withLanes(double.class);
     private static final int L = S.length();
 
     private VectorKernels() {}
 
-    /** Lanes of the float species these kernels use (8 with AVX2). */
+    /** Lanes of the float species these kernels use (8 with AVX2, 16 with AVX-512 unless recur.vector.bits says less). */
     public static int lanes() { return L; }
+
+    /** Bits of the CPU's widest float vector (what the kernels use when recur.vector.bits is unset). */
+    public static int widestBits() { return FloatVector.SPECIES_PREFERRED.vectorBitSize(); }
+
+    private static VectorSpecies<Float> species(int bits) {
+        return bits == 0 ? FloatVector.SPECIES_PREFERRED : VectorSpecies.of(float.class, VectorShape.forBitSize(bits));
+    }
 
     @Override public String name() { return "vector"; }
 
