@@ -4,10 +4,8 @@ import dev.recur.Rnn;
 import dev.recur.io.Npz;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.Locale;
 
 /** {@code recur grad}: loss and all gradients for given weights and data, as .npy/.npz (numpy and PyTorch interop). */
@@ -40,57 +38,25 @@ import java.util.Locale;
                 "  python3 -c \"import numpy as np; g = np.load('g.npz'); print(g['loss'], g['weight_hh_l0'].shape)\""})
 final class GradCommand extends BaseCommand {
 
-    @Option(names = "--model", required = true, paramLabel = "MODEL.npz", description = "Weights (state_dict names, or U, W, b, V, c) and optional meta.")
-    Path model;
-
-    @Option(names = "--inputs", required = true, paramLabel = "X.npy", description = "Inputs: float (T,B,I)/(T,I) or int (T,B)/(T,).")
-    Path inputs;
-
-    @Option(names = "--targets", required = true, paramLabel = "Y.npy", description = "Targets: int (T,B)/(T,) or float (T,B,O)/(T,O).")
-    Path targets;
-
-    @Option(names = "--lengths", paramLabel = "L.npy", description = "Sequence lengths, int (B,); all T if absent.")
-    Path lengths;
-
-    @Option(names = "--h0", paramLabel = "H0.npy", description = "Initial states (L*D,B,H), or (B,H)/(H,) for one layer; zeros if absent.")
-    Path h0;
-
-    @Option(names = "--c0", paramLabel = "C0.npy", description = "LSTM initial cell states, as --h0.")
-    Path c0;
-
-    @Option(names = "--cell", paramLabel = "rnn|gru|lstm", description = "Check that the model is this cell (else an error names the cell it fits).")
-    String cell;
-
-    @Option(names = "--activation", paramLabel = "tanh|sigmoid|relu", description = "Overrides meta.activation (rnn cells).")
-    String activation;
-
-    @Option(names = "--loss", paramLabel = "xent|mse", description = "Overrides meta.loss.")
-    String loss;
-
-    @Option(names = "--reduction", paramLabel = "sum|mean", defaultValue = "sum",
-            description = "Sum over the counted positions (default) or their mean.")
-    String reduction;
-
-    @Option(names = "--out", required = true, paramLabel = "GRADS.npz", description = "Where to write loss and gradients.")
-    Path outFile;
+    @Mixin GradOptions grad;
 
     @Mixin ComputeOptions compute;
 
     @Override
     int execute() throws IOException {
-        GradProblem pr = GradProblem.load(model, inputs, targets, lengths, h0, c0, activation, loss, reduction, cell);
+        GradProblem pr = grad.load();
         GradProblem.Result r;
         try (Rnn rnn = compute.engine(pr.shape, pr.activation)) {
             r = pr.compute(rnn);
         }
         try {
-            Npz.write(outFile, pr.outputs(r), false);
+            Npz.write(grad.out(), pr.outputs(r), false);
         } catch (IOException e) {
-            throw CliException.runtime("--out " + outFile + ": cannot write it (" + e.getMessage() + ")", e);
+            throw CliException.runtime("--out " + grad.out() + ": cannot write it (" + e.getMessage() + ")", e);
         }
         err().printf(Locale.ROOT, "loss %.9g (%s over %d steps x %d sequences; %s%s); gradients written to %s%n", r.loss(),
                 pr.loss.reduction() == dev.recur.Loss.Reduction.MEAN ? "mean" : "summed", pr.steps, pr.batch, pr.shape,
-                pr.shape.cell() == dev.recur.Cell.ELMAN ? ", " + pr.activation.id() : "", outFile);
+                pr.shape.cell() == dev.recur.Cell.ELMAN ? ", " + pr.activation.id() : "", grad.out());
         return Main.EXIT_OK;
     }
 }

@@ -5,16 +5,16 @@ import dev.recur.Grads;
 import dev.recur.Loss;
 import dev.recur.Shape;
 import dev.recur.cli.CliException;
+import dev.recur.cli.GradOptions;
 import dev.recur.cli.GradProblem;
 import dev.recur.cli.Main;
 import dev.recur.io.Npz;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 
@@ -38,45 +38,13 @@ import java.util.Locale;
                 "      --inputs X.npy --targets Y.npy --lengths L.npy --h0 H0.npy --out g.npz"})
 final class SparkGradCommand extends SparkCommand {
 
-    @Option(names = "--model", required = true, paramLabel = "MODEL.npz", description = "Weights (state_dict names, or U, W, b, V, c) and optional meta.")
-    Path model;
-
-    @Option(names = "--inputs", required = true, paramLabel = "X.npy", description = "Inputs: float (T,B,I)/(T,I) or int (T,B)/(T,).")
-    Path inputs;
-
-    @Option(names = "--targets", required = true, paramLabel = "Y.npy", description = "Targets: int (T,B)/(T,) or float (T,B,O)/(T,O).")
-    Path targets;
-
-    @Option(names = "--lengths", paramLabel = "L.npy", description = "Sequence lengths, int (B,); all T if absent.")
-    Path lengths;
-
-    @Option(names = "--h0", paramLabel = "H0.npy", description = "Initial states (L*D,B,H), or (B,H)/(H,) for one layer; zeros if absent.")
-    Path h0;
-
-    @Option(names = "--c0", paramLabel = "C0.npy", description = "LSTM initial cell states, as --h0.")
-    Path c0;
-
-    @Option(names = "--cell", paramLabel = "rnn|gru|lstm", description = "Check that the model is this cell (else an error names the cell it fits).")
-    String cell;
-
-    @Option(names = "--activation", paramLabel = "tanh|sigmoid|relu", description = "Overrides meta.activation (rnn cells).")
-    String activation;
-
-    @Option(names = "--loss", paramLabel = "xent|mse", description = "Overrides meta.loss.")
-    String loss;
-
-    @Option(names = "--reduction", paramLabel = "sum|mean", defaultValue = "sum",
-            description = "Sum over the counted positions (default) or their mean.")
-    String reduction;
-
-    @Option(names = "--out", required = true, paramLabel = "GRADS.npz", description = "Where to write loss and gradients.")
-    Path outFile;
+    @Mixin GradOptions grad;
 
     @Override
     int execute() {
         int asked = partitions();
         String k = kernels();
-        GradProblem pr = GradProblem.load(model, inputs, targets, lengths, h0, c0, activation, loss, reduction, cell);
+        GradProblem pr = grad.load();
         Shape s = pr.shape;
         int B = pr.batch, K = s.stateBlocks(), H = s.hidden();
         // the default (2) adapts to a batch of one sequence; a P given is checked against the batch
@@ -99,15 +67,15 @@ final class SparkGradCommand extends SparkCommand {
             sum = Jobs.run(() -> SparkGrad.compute(sc, spec, params, parts, taskMean, IndexOrderedSum.DEFAULT_FANOUT));
             result = result(sum, s, B, P, mean && !taskMean);
             try {
-                Npz.write(outFile, pr.outputs(result), false);
+                Npz.write(grad.out(), pr.outputs(result), false);
             } catch (IOException e) {
-                throw CliException.runtime("--out " + outFile + ": cannot write it (" + e.getMessage() + ")", e);
+                throw CliException.runtime("--out " + grad.out() + ": cannot write it (" + e.getMessage() + ")", e);
             }
         }
         err().printf(Locale.ROOT, "loss %.9g (%s over %d steps x %d sequences; %s%s); %d partition%s, kernels %s; "
                         + "gradients written to %s%n", result.loss(), mean ? "mean" : "summed", pr.steps, B, s,
                 s.cell() == Cell.ELMAN ? ", " + pr.activation.id() : "", P, P == 1 ? "" : "s", Reports.kernels(sum.kernels()),
-                outFile);
+                grad.out());
         Reports.warnScalar(err(), sum.kernels(), k);
         return Main.EXIT_OK;
     }
