@@ -210,7 +210,8 @@ for r in $(seq 1 "$rounds"); do
 done
 
 shopt -s nullglob
-results=("$out"/recur-*.json "$out"/torch-t*.json "$out"/onednn-t*.jsonl "$out"/dl4j-r*.json "$out"/dl4j-info.json)
+results=("$out"/recur-*.json "$out"/torch-t*.json "$out"/onednn-t*.jsonl "$out"/dl4j-r*.json)
+[ -f "$out/dl4j-info.json" ] && results+=("$out/dl4j-info.json")   # not a glob: nullglob would not drop it
 [ ${#results[@]} -gt 0 ] || die "no results in $out"
 "$java" -cp "$jar" dev.recur.bench.Report --chart "$out/profile" "${results[@]}" >"$out/profile.md"
 say "wrote $out/profile.md, $out/profile.png and $out/profile.svg"
