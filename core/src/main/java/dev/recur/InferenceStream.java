@@ -57,6 +57,7 @@ public final class InferenceStream {
         this.params = params;
         this.batch = batch;
         this.ws = rnn.inferenceWorkspace(batch);   // checks batch >= 1
+        rnn.preparePacks(ws);
         int n = shape.stateBlocks() * batch * shape.hidden();
         this.h = new float[n];
         this.c = shape.cell().hasCellState() ? new float[n] : null;

@@ -215,6 +215,14 @@ public final class Rnn implements AutoCloseable {
         return new InferenceStream(this, params, batch);
     }
 
+    /** Gives a stream's workspace room for its once-packed W_ih^T and V^T panels (see Workspace.wihPacked). */
+    void preparePacks(Workspace ws) {
+        int GH = shape.gates() * shape.hidden();
+        ws.wihPacked = new float[shape.stateBlocks()][];
+        for (int l = 0; l < shape.layers(); l++) ws.wihPacked[l] = new float[kernels.packedWeightsLength(shape.layerInput(l), GH)];
+        if (shape.hasHead()) ws.vPacked = new float[kernels.packedWeightsLength(shape.outputWidth(), shape.output())];
+    }
+
     /**
      * The stream's step: a forward (predict with {@code out}, else without a loss) that reuses
      * the weights this workspace prepared from the same {@code params} object on its previous
@@ -336,9 +344,11 @@ public final class Rnn implements AutoCloseable {
                 prepareBias(p, l, d, ws.biasSum[k]);
                 if (ws.recBias != null) prepareRecurrentBias(p, l, d, ws.recBias[k]);
                 if (pack) kernels.packTransposedWeights(GH, H, p, shape.recurrentWeights(l, d), ws.packed[k]);
+                if (ws.wihPacked != null) kernels.packWeights(shape.layerInput(l), GH, ws.wihT[k], 0, ws.wihPacked[k]);
             }
         }
         if (shape.hasHead()) transpose(p, shape.headWeights(), shape.output(), shape.outputWidth(), ws.vT);
+        if (ws.vPacked != null) kernels.packWeights(shape.outputWidth(), shape.output(), ws.vT, 0, ws.vPacked);
     }
 
     /**
@@ -521,8 +531,9 @@ public final class Rnn implements AutoCloseable {
         if (shape.biases() > 0) kn.addRowVector(r1 - r0, GH, ws.biasSum[k], 0, pre, r0 * GH, GH);
         if (l > 0) {
             for (int dd = 0; dd < D; dd++) {
+                // a stream is unidirectional (dd = 0 only), so its packed panels cover all of W_ih^T
                 kn.gemmNN(r1 - r0, GH, H, ws.states[(l - 1) * D + dd], stateRow(ws, q0 + r0, q0) * H, H, ws.wihT[k], dd * H * GH,
-                        GH, pre, r0 * GH, GH);
+                        GH, ws.wihPacked == null ? null : ws.wihPacked[k], pre, r0 * GH, GH);
             }
         } else if (ws.denseInputs != null) {
             int I = shape.input();
@@ -533,7 +544,8 @@ public final class Rnn implements AutoCloseable {
                 x = ws.xBlock;
                 xo = r0 * I;
             }
-            kn.gemmNN(r1 - r0, GH, I, x, xo, I, ws.wihT[k], 0, GH, pre, r0 * GH, GH);
+            kn.gemmNN(r1 - r0, GH, I, x, xo, I, ws.wihT[k], 0, GH, ws.wihPacked == null ? null : ws.wihPacked[k],
+                    pre, r0 * GH, GH);
         } else {
             int[] xi = classRows(ws, t0, q0, r0, r1);
             int xo = len.plain ? ws.inputOffset + q0 : 0;
@@ -734,7 +746,8 @@ public final class Rnn implements AutoCloseable {
         Arrays.fill(o, oOff, oOff + (r1 - r0) * O, 0f);
         kn.addRowVector(r1 - r0, O, p, shape.headBias(), o, oOff, O);
         for (int d = 0; d < D; d++) {
-            kn.gemmNN(r1 - r0, O, H, ws.states[top * D + d], stateRow(ws, q0 + r0, q0) * H, H, ws.vT, d * H * O, O, o, oOff, O);
+            kn.gemmNN(r1 - r0, O, H, ws.states[top * D + d], stateRow(ws, q0 + r0, q0) * H, H, ws.vT, d * H * O, O, ws.vPacked,
+                    o, oOff, O);
         }
         double loss = 0;
         if (ws.hasLossHead) {

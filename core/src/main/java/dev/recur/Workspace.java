@@ -45,7 +45,14 @@ public final class Workspace {
     final float[][] cache;
     /** Each sequence's final state (sorted order), captured when it ends. */
     final float[][] finals;
-    /** The params object and batch whose weights the per-call arrays below hold (see Rnn.run). */
+    /**
+     * An inference stream's panels of W_ih^T per layer and of V^T, packed once with the other
+     * prepared weights (Rnn.prepareWeights): its per-step products have too few rows to
+     * amortise packing them on every step. Null for other workspaces.
+     */
+    float[][] wihPacked;
+    float[] vPacked;
+        /** The params object and batch whose weights the per-call arrays below hold (see Rnn.run). */
     Params preparedFor;
     int preparedBatch;
     /** The engine's forward job for this workspace, reused across calls (an Rnn.ForwardCall). */

@@ -38,6 +38,17 @@ public interface Kernels {
     void gemmNN(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                 float[] c, int cOff, int ldc);
 
+    /**
+     * {@link #gemmNN} with B (k x n, {@code ldb == n}) also given as {@code bPacked}, the layout
+     * {@link #packWeights}{@code (k, n, b, bOff, bPacked)} made of it, or null: a kernel that packs
+     * B's panels on every call reads them from there instead (an inference stream's per-step
+     * products, whose few rows cannot amortise the packing). The same bits either way.
+     */
+    default void gemmNN(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] bPacked,
+                        float[] c, int cOff, int ldc) {
+        gemmNN(m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
+    }
+
     /** {@code C += A^T B}: C is m x n, A is k x m, B is k x n (a time sum of outer products). */
     void gemmTN(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                 float[] c, int cOff, int ldc);

@@ -335,6 +335,12 @@ public final class VectorKernels implements Kernels {
     }
 
     @Override
+    public void gemmNN(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] bPacked,
+                       float[] c, int cOff, int ldc) {
+        outer(m, n, k, a, aOff, 1, lda, b, bOff, ldb, 1, bPacked, c, cOff, ldc);
+    }
+
+    @Override
     public void gemmTN(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                        float[] c, int cOff, int ldc) {
         // A^T(i, p) = a[aOff + p*lda + i]: lda along p, step 1 between rows of C.
@@ -423,8 +429,9 @@ public final class VectorKernels implements Kernels {
     private static void outer(int m, int n, int k, float[] a, int aOff, int aPs, int aRs,
                               float[] b, int bOff, int bPs, int bJs, float[] bPacked, float[] c, int cOff, int ldc) {
         // callers: gemmNN and recurrentBackward (aPs == 1), gemmTN (aRs == 1), all with B
-        // row-major (bJs == 1); recurrentForward's outer form with B = W^T read as W (bPs == 1),
-        // which always comes with bPacked
+        // row-major (bJs == 1; a stream's gemmNN and recurrentBackward may give B's panels in
+        // bPacked); recurrentForward's outer form with B = W^T read as W (bPs == 1), which
+        // always comes with bPacked
         int ldb = bPs;
         if (m < 4 && bJs == 1) {
             for (int i = 0; i < m; i++) axpyRow(n, k, a, aOff + i * aRs, aPs, b, bOff, ldb, c, cOff + i * ldc);
