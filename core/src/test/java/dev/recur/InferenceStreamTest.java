@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.recur.kernel.KernelChoice;
 
-import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -123,47 +122,6 @@ class InferenceStreamTest {
             float[] got = new float[T * B * 7];
             for (int t = 0; t < T; t++) s.step(x, t * B * 4, got, t * B * 7);
             close(all, got, "top layer h_t");
-        }
-    }
-
-    /**
-     * The driver allocates nothing per step (scalar kernels: no JIT needed for that), and once
-     * C2 has compiled them neither do the vector kernels of every cell: a vector kernel whose
-     * helpers C2 fails to inline boxes its vectors (it happened to the gated cells' steps), so
-     * this waits, up to 60 s, for a window of steps that allocates nothing.
-     */
-    @Test
-    void aStepAllocatesNothing() {
-        Object mx = ManagementFactory.getThreadMXBean();
-        long thread = Thread.currentThread().threadId();
-        for (KernelChoice k : new KernelChoice[] {KernelChoice.SCALAR, KernelChoice.VECTOR}) {
-            for (Cell cell : Cell.values()) {
-                Shape shape = Shape.network(16, 64, 16, 2, false, cell);
-                Params p = Params.random(shape, 1);
-                float[] x = random(4 * 16, 2), o = new float[4 * 16];
-                try (Rnn rnn = Rnn.builder(shape).kernels(k).build()) {
-                    for (int batch : new int[] {1, 4}) {
-                        InferenceStream s = rnn.stream(p, batch);
-                        long deadline = System.nanoTime() + 60_000_000_000L, bytes;
-                        do {
-                            long before = allocated(mx, thread);
-                            for (int i = 0; i < 2_000; i++) s.step(x, 0, o, 0);
-                            bytes = allocated(mx, thread) - before;
-                        } while (bytes > 1_000 && System.nanoTime() < deadline);
-                        assertTrue(bytes <= 1_000, k + " " + cell + " batch " + batch + ": " + bytes + " bytes over 2000 steps");
-                    }
-                }
-            }
-        }
-    }
-
-    /** com.sun.management.ThreadMXBean#getThreadAllocatedBytes, by reflection: core's module does not read jdk.management. */
-    static long allocated(Object bean, long thread) {
-        try {
-            return (long) Class.forName("com.sun.management.ThreadMXBean").getMethod("getThreadAllocatedBytes", long.class)
-                    .invoke(bean, thread);
-        } catch (ReflectiveOperationException e) {
-            throw new AssertionError("this JVM cannot count allocated bytes", e);
         }
     }
 
