@@ -218,7 +218,7 @@ public final class Rnn implements AutoCloseable {
     /** Gives a stream's workspace room for its once-packed W_ih^T and V^T panels (see Workspace.wihPacked). */
     void preparePacks(Workspace ws) {
         int GH = shape.gates() * shape.hidden();
-        ws.wihPacked = new float[shape.stateBlocks()][];
+        ws.wihPacked = new float[shape.layers()][];   // a stream is unidirectional: one per layer
         for (int l = 0; l < shape.layers(); l++) ws.wihPacked[l] = new float[kernels.packedWeightsLength(shape.layerInput(l), GH)];
         if (shape.hasHead()) ws.vPacked = new float[kernels.packedWeightsLength(shape.outputWidth(), shape.output())];
     }

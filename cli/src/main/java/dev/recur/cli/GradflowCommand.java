@@ -135,7 +135,7 @@ public final class GradflowCommand implements Callable<Integer> {
         try {
             List<Activation> acts = parseActivations(activations);
             KernelChoice kc = parseKernels(kernels);
-            Cell cell = parseCell(cellOption);
+            Cell cell = ModelOptions.parseCell(cellOption);
             validate();
             run(acts, cell, kc, outw, err);
             return 0;
@@ -170,14 +170,6 @@ public final class GradflowCommand implements Callable<Integer> {
             if (!set.add(a)) throw CliException.usage("--activations = '" + list + "': '" + a.id() + "' appears twice, expected each at most once");
         }
         return List.copyOf(set);
-    }
-
-    static Cell parseCell(String c) {
-        try {
-            return Cell.parse(c);
-        } catch (IllegalArgumentException e) {
-            throw CliException.usage("--cell = '" + c + "', expected one of rnn, gru, lstm");
-        }
     }
 
     static KernelChoice parseKernels(String k) {

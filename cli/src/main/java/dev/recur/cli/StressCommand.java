@@ -212,12 +212,7 @@ public final class StressCommand implements Callable<Integer> {
     }
 
     private int run(Mode m, KernelChoice kc, long budget, PrintWriter out, PrintWriter err) {
-        Cell cell;
-        try {
-            cell = Cell.parse(cellOption);
-        } catch (IllegalArgumentException e) {
-            throw CliException.usage("--cell = '" + cellOption + "', expected one of rnn, gru, lstm");
-        }
+        Cell cell = ModelOptions.parseCell(cellOption);
         Shape shape = cell == Cell.ELMAN ? new Shape(input, hidden, output) : Shape.network(input, hidden, output, 1, false, cell);
         HeapSampler heap = new HeapSampler();
         try (Rnn rnn = Rnn.builder(shape).kernels(kc).threads(compute.threadCount()).build()) {

@@ -248,7 +248,7 @@ class GradflowCommandTest {
                 {"--activations", "tanh,TANH"}, {"'tanh' appears twice"},
                 {"--activations", ""}, {"--activations = ''"},
                 {"--kernels", "gpu"}, {"--kernels = 'gpu'", "auto, scalar, vector"},
-                {"--cell", "tree"}, {"--cell = 'tree'", "rnn, gru, lstm"},
+                {"--cell", "tree"}, {"--cell = 'tree'", "rnn, gru or lstm"},
                 {"--cell", "lstm", "--forget-bias", "NaN"}, {"--forget-bias = NaN"},
                 {"--cell", "gru", "--gate-weights", "-1"}, {"--gate-weights = -1.0", ">= 0"},
                 {"--out", file.toString()}, {"--out = '" + file + "' is a file", "expected a directory"},

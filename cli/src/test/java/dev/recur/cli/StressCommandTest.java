@@ -110,7 +110,7 @@ class StressCommandTest {
                 {"--mode", "bogus"}, {"--mode", "truncated"}, {"--mode", "truncated", "--k1", "64", "--k2", "32"},
                 {"--mode", "truncated", "--k1", "100"}, {"--mode", "store-all", "--segment", "10"}, {"--k1", "8"},
                 {"--steps", "1.5"}, {"--steps", "abc"}, {"--kernels", "gpu"}, {"--memory", "lots"}, {"--hidden", "0"},
-                {"--mode", "truncated", "--k1", "64", "--k2", "10000"}, {"--no-such-option"},
+                {"--mode", "truncated", "--k1", "64", "--k2", "10000"}, {"--no-such-option"}, {"--cell", "tree"},
         };
         for (String[] b : bad) {
             Run r = run(with(b));
