@@ -43,7 +43,7 @@ import java.util.SplittableRandom;
                         + "one case, which may be a network (--layers, --bidirectional, --cell) over sequences of "
                         + "different lengths (--lengths).",
                 "",
-                "Warm-up: until the last 5 timings agree within 3% with no JIT compilation among them (at most "
+                "Warm-up: until the last 5 timings agree within 3%% with no JIT compilation among them (at most "
                         + "--max-warmup seconds), and the time it took is printed; --warmup SECONDS instead warms up for "
                         + "exactly that long. steps/s = the batch's valid steps (sum of lengths) per second; GFLOP/s by "
                         + "the peers' convention (per layer and direction 6GH(H + I_l), plus 6OH for the head; it counts "

@@ -39,6 +39,31 @@ class CommandLineTest {
         assertTrue(v.out().startsWith("recur "), v.out());
     }
 
+    /**
+     * Every command's help renders as written: picocli reports a description it cannot format
+     * (a lone '%') on System.err and prints the raw text, so that stream is watched here.
+     */
+    @Test
+    void everyHelpFormats() {
+        java.io.PrintStream saved = System.err;
+        java.io.ByteArrayOutputStream caught = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(caught, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            var commands = Main.newCommandLine(new java.io.PrintWriter(java.io.Writer.nullWriter()),
+                    new java.io.PrintWriter(java.io.Writer.nullWriter())).getSubcommands().keySet();
+            assertTrue(commands.size() >= 8, commands::toString);
+            for (String c : commands) {
+                Cli.Result h = Cli.run(c, "--help");
+                assertEquals(0, h.code(), h::toString);
+                assertFalse(h.out().contains("%n"), c + " --help shows a raw format string");
+            }
+        } finally {
+            System.setErr(saved);
+        }
+        String warnings = caught.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertFalse(warnings.contains("picocli WARN"), warnings);
+    }
+
     @Test
     void usageErrorsAreOneLineWithExitTwo() {
         String[][] cases = {
