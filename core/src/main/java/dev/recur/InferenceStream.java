@@ -13,9 +13,10 @@ import java.util.Arrays;
  * }</pre>
  *
  * <p><b>Prepared once.</b> The stream prepares the engine's per-call weights (W_ih^T, V^T, the
- * bias sums, W_hh^T packed for batches of 4 or more) from {@code params} when it is made and
- * reuses them on every step; a step costs what one step inside a long {@link Rnn#predict}
- * call costs, and allocates nothing. Parameters changed in place afterwards (training) are not
+ * bias sums, W_hh^T and both products' weights packed into panels) from {@code params} when it is made and
+ * reuses them on every step; a step costs about what one step inside a long {@link Rnn#predict}
+ * call costs, allocates nothing, and gives bitwise the outputs that one predict call over the
+ * whole sequence gives (same engine). Parameters changed in place afterwards (training) are not
  * seen until {@link #refresh()}.
  *
  * <p><b>State.</b> h (and an LSTM's c) of every layer, {@code (layers, batch, hidden)} floats as

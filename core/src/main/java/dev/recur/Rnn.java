@@ -71,17 +71,6 @@ public final class Rnn implements AutoCloseable {
      * one core's L2, so each core keeps its half).
      */
     static final int DEFAULT_SPLIT_HIDDEN = 1024;
-    /**
-     * Smallest batch for which the recurrence gets W_hh packed by the kernels
-     * (Kernels#packWeights for the backward step, Kernels#packTransposedWeights for the forward
-     * step, once per call). Below 4 rows the vector kernels' one-row paths read W in place (the
-     * packed backward would be wasted) and the dot-product forward is the fast one. The
-     * forward's packed form sums in another order, so whether it is used depends on the batch
-     * alone: a given batch gives the same bits at any T and chunking, and at any thread count up
-     * to B (with more threads than batch rows the step is split by rows of W through gemv, see
-     * StepSplit, which agrees to rounding).
-     */
-    static final int PACKED_MIN_BATCH = 4;
 
     private static final AtomicLong ENGINES = new AtomicLong();
 
@@ -133,7 +122,7 @@ public final class Rnn implements AutoCloseable {
     public Workspace trainingWorkspace(int maxBatch, int maxSteps) {
         Checks.positive("maxBatch", maxBatch);
         Checks.positive("maxSteps", maxSteps);
-        return new Workspace(this, maxBatch, maxSteps, true, packedLength(maxBatch), workers.size());
+        return new Workspace(this, maxBatch, maxSteps, true, packedLength(), workers.size());
     }
 
     /**
@@ -147,18 +136,18 @@ public final class Rnn implements AutoCloseable {
             throw new IllegalArgumentException("inferenceWorkspace(maxBatch) needs a unidirectional network; " + shape
                     + " runs a reverse direction over the whole sequence, expected inferenceWorkspace(maxBatch, maxSteps)");
         }
-        return new Workspace(this, maxBatch, 1, false, packedLength(maxBatch), workers.size());
+        return new Workspace(this, maxBatch, 1, false, packedLength(), workers.size());
     }
 
     /** A forward-only workspace for up to {@code maxSteps} steps (any network; no backward). */
     public Workspace inferenceWorkspace(int maxBatch, int maxSteps) {
         Checks.positive("maxBatch", maxBatch);
         Checks.positive("maxSteps", maxSteps);
-        return new Workspace(this, maxBatch, maxSteps, false, packedLength(maxBatch), workers.size());
+        return new Workspace(this, maxBatch, maxSteps, false, packedLength(), workers.size());
     }
 
-    private int packedLength(int maxBatch) {
-        return maxBatch >= PACKED_MIN_BATCH ? kernels.packedWeightsLength(shape.gates() * shape.hidden(), shape.hidden()) : 0;
+    private int packedLength() {
+        return kernels.packedWeightsLength(shape.gates() * shape.hidden(), shape.hidden());
     }
 
     /** An empty chunk carry for {@code batch} sequences (see {@link Carry}; unidirectional networks). */
@@ -336,7 +325,7 @@ public final class Rnn implements AutoCloseable {
      */
     private void prepareWeights(float[] p, Workspace ws, int batch) {
         int H = shape.hidden(), GH = shape.gates() * H, D = shape.directions();
-        boolean pack = ws.packed != null && batch >= PACKED_MIN_BATCH;
+        boolean pack = ws.packed != null;
         for (int l = 0; l < shape.layers(); l++) {
             for (int d = 0; d < D; d++) {
                 int k = l * D + d;
@@ -604,7 +593,7 @@ public final class Rnn implements AutoCloseable {
         final int q0 = (int) len.offset(t0);
         final float[] p = ws.params.data(), hs = ws.states[k], pre = ws.pre;
         final int whh = shape.recurrentWeights(l, d);
-        final float[] packed = ws.packed != null && B >= PACKED_MIN_BATCH ? ws.packed[k] : null;
+        final float[] packed = ws.packed != null ? ws.packed[k] : null;
         final StepSplit split = stepSplit(B);
         final Kernels kn = kernels;
         if (split == StepSplit.ROWS) {
@@ -790,7 +779,7 @@ public final class Rnn implements AutoCloseable {
     private void prepareBackward(Workspace ws, Backprop bp) {
         int B = ws.batch, H = shape.hidden(), GH = shape.gates() * H, D = shape.directions();
         float[] p = ws.params.data();
-        if (ws.packed != null && B >= PACKED_MIN_BATCH) {
+        if (ws.packed != null) {
             for (int l = 0; l < shape.layers(); l++) {
                 for (int d = 0; d < D; d++) kernels.packWeights(GH, H, p, shape.recurrentWeights(l, d), ws.packed[l * D + d]);
             }
@@ -1088,7 +1077,7 @@ public final class Rnn implements AutoCloseable {
         final Lengths len = ws.lengths;
         final float[] p = ws.params.data(), hs = ws.states[k], delta = ws.delta, gAbove = ws.gAbove;
         final int whh = shape.recurrentWeights(l, d);
-        final float[] packed = ws.packed != null && B >= PACKED_MIN_BATCH ? ws.packed[k] : null;
+        final float[] packed = ws.packed != null ? ws.packed[k] : null;
         final StepSplit split = stepSplit(B);
         final Kernels kn = kernels;
         final float[] carry = ws.bp != null && ws.bp.carry != null && ws.bp.carry.filled ? ws.carryIn[l] : ws.zeros;

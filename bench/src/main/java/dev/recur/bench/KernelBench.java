@@ -85,7 +85,7 @@ public class KernelBench {
     public static double flops(String kernel, int size) {
         double n = size;
         return switch (kernel) {
-            case "gemv", "gemvT", "recurrentForward", "recurrentBackward" -> 2 * n * n;
+            case "gemv", "gemvT", "recurrentForward", "recurrentForwardDot", "recurrentBackward", "recurrentBackwardInPlace" -> 2 * n * n;
             case "recurrentForwardBatch", "recurrentForwardBatchDot", "recurrentBackwardBatch" -> 2 * n * n * TAU;
             case "gemmTN", "gemmNT", "gemmNN" -> 2 * n * n * TAU;
             case "softmaxCrossEntropy" -> 4 * n * TAU;
@@ -128,16 +128,33 @@ public class KernelBench {
         return c;
     }
 
-    /** h_t = tanh(pre + W h_{t-1}), B = 1: the fused forward step. */
+    /**
+     * h_t = tanh(pre + W h_{t-1}), B = 1: the fused forward step as the engine runs it, over W^T
+     * packed once (the vector kernels' one-row outer-product form; the scalar kernels ignore it).
+     */
     @Benchmark
     public float[] recurrentForward() {
+        k.recurrentForward(Activation.TANH, 1, size, size, w, 0, wPacked, h, 0, x, 0, y, 0);
+        return y;
+    }
+
+    /** The same step in the dot-product form (W read in place): the GEMV of a row-split step, and the engine's B < 4 form before 2026-11-30. */
+    @Benchmark
+    public float[] recurrentForwardDot() {
         k.recurrentForward(Activation.TANH, 1, size, size, w, 0, null, h, 0, x, 0, y, 0);
         return y;
     }
 
-    /** delta_t = tanh'(h) * (g + W^T delta_{t+1}), B = 1: the fused backward step. */
+    /** delta_t = tanh'(h) * (g + W^T delta_{t+1}), B = 1: the fused backward step over W packed once, as the engine runs it. */
     @Benchmark
     public float[] recurrentBackward() {
+        k.recurrentBackward(Activation.TANH, 1, size, size, w, 0, wPacked, x, 0, h, 0, h, 0, y, 0);
+        return y;
+    }
+
+    /** The same step reading W in place (the axpy form): the same bits as {@link #recurrentBackward}. */
+    @Benchmark
+    public float[] recurrentBackwardInPlace() {
         k.recurrentBackward(Activation.TANH, 1, size, size, w, 0, null, x, 0, h, 0, h, 0, y, 0);
         return y;
     }
@@ -149,8 +166,8 @@ public class KernelBench {
     }
 
     /**
-     * The forward step for a batch of {@link #TAU} rows as the engine runs it at B >= 4: with
-     * W^T packed once (the vector kernels' outer-product form; the scalar kernels ignore it).
+     * The forward step for a batch of {@link #TAU} rows as the engine runs it: with W^T packed
+     * once (the vector kernels' outer-product form; the scalar kernels ignore it).
      */
     @Benchmark
     public float[] recurrentForwardBatch() {
@@ -158,14 +175,14 @@ public class KernelBench {
         return c;
     }
 
-    /** The same step in the dot-product form (W read in place), what B < 4 uses. */
+    /** The same step in the dot-product form (W read in place), for comparison. */
     @Benchmark
     public float[] recurrentForwardBatchDot() {
         k.recurrentForward(Activation.TANH, TAU, size, size, w, 0, null, a, 0, b, 0, c, 0);
         return c;
     }
 
-    /** The backward step for {@link #TAU} rows with W packed once, as the engine runs it at B >= 4. */
+    /** The backward step for {@link #TAU} rows with W packed once, as the engine runs it. */
     @Benchmark
     public float[] recurrentBackwardBatch() {
         k.recurrentBackward(Activation.TANH, TAU, size, size, w, 0, wPacked, a, 0, b, 0, h2, 0, c, 0);

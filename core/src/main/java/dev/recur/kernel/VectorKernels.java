@@ -416,11 +416,11 @@ public final class VectorKernels implements Kernels {
      * and B(p, j) at {@code b[bOff + p*bPs + j*bJs]}. Either aPs or aRs is 1 (A row-major:
      * gemmNN and the recurrent steps; or A^T row-major: gemmTN). B is row-major (bJs == 1), or,
      * for the forward step, W^T read as W (bPs == 1), in which case {@code bPacked} holds its
-     * panels. With B row-major, fewer than 4 rows go through {@link #axpyRow} (the B = 1
-     * backward step). Else, outside in: blocks of KC reduction steps, blocks of NC columns (B's
+     * panels. With B row-major and not packed, fewer than 4 rows go through {@link #axpyRow}
+     * (packing the panels would cost more than the product). Else, outside in: blocks of KC reduction steps, blocks of NC columns (B's
      * panels packed once, or read from {@code bPacked}), blocks of MC rows (A block packed, see
-     * {@link #packRows}), panels of 2L columns, tiles of 6 rows and then of 4 rows and then
-     * single rows; a tile holds its block of C in registers across the kb steps. Then, from B in
+     * {@link #packRows}), groups of four panels of 2L columns, tiles of 6 rows and then of 4
+     * rows and then single rows ({@link #rowPanels}); a tile holds its block of C in registers across the kb steps. Then, from B in
      * place, one panel of L columns (B row-major only) and the remaining columns in scalar fma.
      * Every path does {@code c = fma(a, b, c)} in p order per element, so the result is
      * the same bits whichever tile, block or row path an element takes (C is stored and
@@ -433,7 +433,7 @@ public final class VectorKernels implements Kernels {
         // bPacked); recurrentForward's outer form with B = W^T read as W (bPs == 1), which
         // always comes with bPacked
         int ldb = bPs;
-        if (m < 4 && bJs == 1) {
+        if (m < 4 && bJs == 1 && bPacked == null) {
             for (int i = 0; i < m; i++) axpyRow(n, k, a, aOff + i * aRs, aPs, b, bOff, ldb, c, cOff + i * ldc);
             return;
         }
@@ -464,16 +464,22 @@ public final class VectorKernels implements Kernels {
                     // pa[g + p*ps6 + r*rs6] for i = g/kb + r in a tile starting at g = i*kb
                     int ps6 = tn ? 6 : 1, rs6 = tn ? 1 : kb;
                     int c0 = cOff + i0 * ldc;
-                    for (int j = jc; j < jp; j += 2 * L) {
-                        int q = base + (j - jc) * kb;
-                        int i = 0;
-                        if (tn) {
-                            for (; i < m6; i += 6) tileTN6x2(kb, pa, i * kb, 6, panels, q, c, c0 + i * ldc + j, ldc);
-                        } else {
-                            for (; i < m6; i += 6) tileNN6x2(kb, pa, i * kb, kb, panels, q, c, c0 + i * ldc + j, ldc);
+                    // groups of four panels: the row tiles, then the rows they leave (one row
+                    // across the group's panels) while the group is still in L1/L2
+                    for (int g = jc; g < jp; g += 8 * L) {
+                        int ge = Math.min(jp, g + 8 * L);
+                        for (int j = g; j < ge; j += 2 * L) {
+                            int q = base + (j - jc) * kb;
+                            int i = 0;
+                            if (tn) {
+                                for (; i < m6; i += 6) tileTN6x2(kb, pa, i * kb, 6, panels, q, c, c0 + i * ldc + j, ldc);
+                            } else {
+                                for (; i < m6; i += 6) tileNN6x2(kb, pa, i * kb, kb, panels, q, c, c0 + i * ldc + j, ldc);
+                            }
+                            for (; i < m4; i += 4) tile4x2(kb, pa, i * kb, kb, panels, q, c, c0 + i * ldc + j, ldc);
                         }
-                        for (; i < m4; i += 4) tile4x2(kb, pa, i * kb, kb, panels, q, c, c0 + i * ldc + j, ldc);
-                        for (; i < mb; i++) tile1x2(kb, pa, i * kb, panels, q, c, c0 + i * ldc + j);
+                        int q = base + (g - jc) * kb;
+                        for (int i = m4; i < mb; i++) rowPanels(kb, ge - g, pa, i * kb, panels, q, c, c0 + i * ldc + g);
                     }
                     if (!last) continue;
                     // the columns past the panels, from B in place: one L-wide panel (B row-major
@@ -675,6 +681,63 @@ public final class VectorKernels implements Kernels {
             c01 = av.fma(FloatVector.fromArray(S, pb, bj + L), c01);
         }
         c00.intoArray(c, c0); c01.intoArray(c, c0 + L);
+    }
+
+    /**
+     * One row across {@code cols} columns (a multiple of 2L) of consecutive packed panels from
+     * {@code q}: four panels at a time (eight FMA chains, what two pipes of four cycles' latency
+     * need; one broadcast and eight loads per eight FMAs), then two, then one. The rows a tile
+     * leaves, and the whole product when there are fewer than 4 rows (B < 4: the recurrence,
+     * and a stream's input and output products). Measured at B = 1, H = 256 (AVX-512,
+     * KernelBench): the forward step 1.7x the dot-product GEMV, the backward step 2.0x the axpy
+     * pass over W in place; a stream's 64 x 256 and 256 x 64 products 1.3x and 2.2x the axpy
+     * passes.
+     */
+    private static void rowPanels(int kb, int cols, float[] a, int a0, float[] pb, int q, float[] c, int c0) {
+        int j = 0;
+        for (; j + 8 * L <= cols; j += 8 * L) row1x8(kb, a, a0, pb, q + j * kb, c, c0 + j);
+        if (j + 4 * L <= cols) {
+            row1x4(kb, a, a0, pb, q + j * kb, c, c0 + j);
+            j += 4 * L;
+        }
+        if (j < cols) tile1x2(kb, a, a0, pb, q + j * kb, c, c0 + j);
+    }
+
+    /** One row x 8 vectors over four consecutive panels. */
+    private static void row1x8(int kb, float[] a, int a0, float[] pb, int q0, float[] c, int c0) {
+        int q1 = q0 + 2 * L * kb, q2 = q1 + 2 * L * kb, q3 = q2 + 2 * L * kb;
+        FloatVector v0 = FloatVector.fromArray(S, c, c0), v1 = FloatVector.fromArray(S, c, c0 + L);
+        FloatVector v2 = FloatVector.fromArray(S, c, c0 + 2 * L), v3 = FloatVector.fromArray(S, c, c0 + 3 * L);
+        FloatVector v4 = FloatVector.fromArray(S, c, c0 + 4 * L), v5 = FloatVector.fromArray(S, c, c0 + 5 * L);
+        FloatVector v6 = FloatVector.fromArray(S, c, c0 + 6 * L), v7 = FloatVector.fromArray(S, c, c0 + 7 * L);
+        for (int p = 0, o = 0; p < kb; p++, o += 2 * L) {
+            FloatVector av = FloatVector.broadcast(S, a[a0 + p]);
+            v0 = av.fma(FloatVector.fromArray(S, pb, q0 + o), v0);
+            v1 = av.fma(FloatVector.fromArray(S, pb, q0 + o + L), v1);
+            v2 = av.fma(FloatVector.fromArray(S, pb, q1 + o), v2);
+            v3 = av.fma(FloatVector.fromArray(S, pb, q1 + o + L), v3);
+            v4 = av.fma(FloatVector.fromArray(S, pb, q2 + o), v4);
+            v5 = av.fma(FloatVector.fromArray(S, pb, q2 + o + L), v5);
+            v6 = av.fma(FloatVector.fromArray(S, pb, q3 + o), v6);
+            v7 = av.fma(FloatVector.fromArray(S, pb, q3 + o + L), v7);
+        }
+        v0.intoArray(c, c0); v1.intoArray(c, c0 + L); v2.intoArray(c, c0 + 2 * L); v3.intoArray(c, c0 + 3 * L);
+        v4.intoArray(c, c0 + 4 * L); v5.intoArray(c, c0 + 5 * L); v6.intoArray(c, c0 + 6 * L); v7.intoArray(c, c0 + 7 * L);
+    }
+
+    /** One row x 4 vectors over two consecutive panels. */
+    private static void row1x4(int kb, float[] a, int a0, float[] pb, int q0, float[] c, int c0) {
+        int q1 = q0 + 2 * L * kb;
+        FloatVector v0 = FloatVector.fromArray(S, c, c0), v1 = FloatVector.fromArray(S, c, c0 + L);
+        FloatVector v2 = FloatVector.fromArray(S, c, c0 + 2 * L), v3 = FloatVector.fromArray(S, c, c0 + 3 * L);
+        for (int p = 0, o = 0; p < kb; p++, o += 2 * L) {
+            FloatVector av = FloatVector.broadcast(S, a[a0 + p]);
+            v0 = av.fma(FloatVector.fromArray(S, pb, q0 + o), v0);
+            v1 = av.fma(FloatVector.fromArray(S, pb, q0 + o + L), v1);
+            v2 = av.fma(FloatVector.fromArray(S, pb, q1 + o), v2);
+            v3 = av.fma(FloatVector.fromArray(S, pb, q1 + o + L), v3);
+        }
+        v0.intoArray(c, c0); v1.intoArray(c, c0 + L); v2.intoArray(c, c0 + 2 * L); v3.intoArray(c, c0 + 3 * L);
     }
 
     /** 6 rows x 1 vector: the last full column panel when n % 2L != 0 (either layout). */

@@ -28,21 +28,21 @@ public final class MemoryPlan {
 
     /**
      * Bytes of a training workspace for {@code steps} steps (what Rnn#trainingWorkspace
-     * allocates, with the vector kernels' packed weights for B >= 4).
+     * allocates, with the vector kernels' packed weights).
      */
     public static long trainingWorkspace(Shape s, int batch, long steps, Kind in) {
-        return Workspace.estimateBytes(s, batch, steps, true, packed(s, batch), in == Kind.CLASS) + 256;
+        return Workspace.estimateBytes(s, batch, steps, true, packed(s), in == Kind.CLASS) + 256;
     }
 
     /** Bytes of an inference workspace (Rnn#inferenceWorkspace, unidirectional). */
     public static long inferenceWorkspace(Shape s, int batch, Kind in) {
-        return Workspace.estimateBytes(s, batch, 1, false, packed(s, batch), false) + 256;
+        return Workspace.estimateBytes(s, batch, 1, false, packed(s), false) + 256;
     }
 
-    /** Packed W_hh the vector kernels keep per layer and direction (an upper bound; none below 4 rows). */
-    private static int packed(Shape s, int batch) {
+    /** Packed W_hh the vector kernels keep per layer and direction (an upper bound). */
+    private static int packed(Shape s) {
         long n = (long) s.gates() * s.hidden() * s.hidden();
-        return batch >= 4 && n < Integer.MAX_VALUE ? (int) n : 0;
+        return n < Integer.MAX_VALUE ? (int) n : 0;
     }
 
     /** Store-all BPTT: every state of T steps, every dL/do_t, and the whole sequence in memory. */
