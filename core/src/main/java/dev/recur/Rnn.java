@@ -66,11 +66,12 @@ public final class Rnn implements AutoCloseable {
     static final int MAX_BLOCK_STEPS = 64;
     /**
      * Default smallest H at which one step is split among threads when B < threads. Measured at
-     * B = 1, 2 threads (BENCHMARKS.md): the per-step barrier made H = 256 1.8x slower than not
-     * splitting; H = 512 and 1024 came out even, so only H >= 1024 splits (its W no longer fits
-     * one core's L2, so each core keeps its half).
+     * B = 1, 2 threads (`recur bench`, BENCHMARKS.md), split / not split: 0.88-0.95x at H = 64,
+     * 1.0-1.58x at 128, 1.50-1.70x at 256, 1.9-2.2x at 512 and 1024. (Before the barrier wrote
+     * per-worker counts and the shares became whole panels of the packed W, the split made H =
+     * 256 1.8x slower and only paid from H = 1024.)
      */
-    static final int DEFAULT_SPLIT_HIDDEN = 1024;
+    static final int DEFAULT_SPLIT_HIDDEN = 128;
 
     private static final AtomicLong ENGINES = new AtomicLong();
 
@@ -411,7 +412,8 @@ public final class Rnn implements AutoCloseable {
     // Phases per layer, direction and block of steps: (1) the hoisted input product, rows split;
     // (2) the recurrence, split by batch rows when B >= workers (no barrier per step: sequences
     // are independent), or by rows of W with a barrier per step when B < workers and H is large
-    // enough to pay for it, or run by worker 0 alone; (3) the head (top layer), rows split. In
+    // enough to pay for it (whole panels of the packed W per worker: bitwise the unsplit step),
+    // or run by worker 0 alone; (3) the head (top layer), rows split. In
     // backward, (3') the time sums and dL/dx, split by rows of dW and rows of dx.
     //
     // Packed rows: step t's running rows [0, active(t)) sit at packed rows offset(t) + r (see
@@ -447,6 +449,17 @@ public final class Rnn implements AutoCloseable {
 
     /** Workers sharing the phases of this call. */
     private int team(Workspace ws) { return solo(ws.batch) ? 1 : workers.size(); }
+
+    /**
+     * Start of worker w's share of the H outputs of a row-split step: contiguous, in whole units
+     * of the kernels' split alignment (a panel of W's packed copy), so that every share gives
+     * the unsplit step's bits; the last share ends at H.
+     */
+    private int splitPoint(int w, int n, int H) {
+        if (w >= n) return H;
+        int unit = kernels.splitAlignment();
+        return lo(w, n, H / unit) * unit;
+    }
 
     /** Start of slice w of [0, total) among n workers: contiguous, sizes differ by at most one. */
     private static int lo(int w, int n, int total) { return (int) ((long) total * w / n); }
@@ -597,15 +610,15 @@ public final class Rnn implements AutoCloseable {
         final StepSplit split = stepSplit(B);
         final Kernels kn = kernels;
         if (split == StepSplit.ROWS) {
-            // every worker owns rows [i0, i1) of W (its share stays in its own cache); one barrier a step
-            int i0 = lo(w, nw, H), i1 = lo(w + 1, nw, H);
+            // every worker owns rows [i0, i1) of W, panel-aligned (its share of W^T's panels stays
+            // in its own cache); one barrier a step; bitwise the unsplit step
+            int i0 = splitPoint(w, nw, H), i1 = splitPoint(w + 1, nw, H);
             for (int i = 0; i < t1 - t0; i++) {
                 int t = d == 0 ? t0 + i : t1 - 1 - i;
                 int n = len.active(t), q = (int) len.offset(t);
                 for (int r = 0; r < n; r++) {
-                    int a = (q - q0 + r) * GH + i0;
-                    kn.gemv(i1 - i0, H, p, whh + i0 * H, H, hs, previousRow(ws, d, t, r, q0) * H, pre, a);
-                    kn.activate(activation, i1 - i0, pre, a, hs, stateRow(ws, q + r, q0) * H + i0);
+                    kn.recurrentForwardPart(activation, 1, H, H, i0, i1, p, whh, packed, hs, previousRow(ws, d, t, r, q0) * H,
+                            pre, (q - q0 + r) * GH, hs, stateRow(ws, q + r, q0) * H);
                 }
                 sync(ws, w);
             }
@@ -1082,17 +1095,15 @@ public final class Rnn implements AutoCloseable {
         final Kernels kn = kernels;
         final float[] carry = ws.bp != null && ws.bp.carry != null && ws.bp.carry.filled ? ws.carryIn[l] : ws.zeros;
         if (split == StepSplit.ROWS) {
-            // each worker owns columns [i0, i1) of W: delta_t[i0..i1) needs all of delta_{t+1}
-            int i0 = lo(w, nw, H), i1 = lo(w + 1, nw, H);
+            // each worker owns columns [i0, i1) of W (panel-aligned): delta_t[i0..i1) needs all of delta_{t+1}
+            int i0 = splitPoint(w, nw, H), i1 = splitPoint(w + 1, nw, H);
             for (int i = 0; i < t1 - t0; i++) {
                 int t = d == 0 ? t1 - 1 - i : t0 + i;
                 int n = len.active(t), q = (int) len.offset(t);
                 for (int r = 0; r < n; r++) {
-                    int dst = (q - q0 + r) * GH + i0;
-                    System.arraycopy(gAbove, (q - q0 + r) * H + i0, delta, dst, i1 - i0);
                     int nextOff = nextDeltaOffset(ws, d, t, r, t1, t0, q0);
-                    kn.gemvT(GH, i1 - i0, p, whh + i0, H, nextSource(ws, k, d, t, r, t0, t1, carry), nextOff, delta, dst);
-                    kn.multiplyByDerivative(activation, i1 - i0, hs, stateRow(ws, q + r, q0) * H + i0, delta, dst);
+                    kn.recurrentBackwardPart(activation, 1, GH, H, i0, i1, p, whh, packed, nextSource(ws, k, d, t, r, t0, t1, carry),
+                            nextOff, gAbove, (q - q0 + r) * H, hs, stateRow(ws, q + r, q0) * H, delta, (q - q0 + r) * GH);
                 }
                 if (d == 1) captureStartColumns(ws, t, q, q0, i0, i1);
                 sync(ws, w);
@@ -1496,7 +1507,8 @@ public final class Rnn implements AutoCloseable {
          * Threads per call (the calling thread plus {@code n - 1} pool threads owned by the
          * engine; default 1). Work is split over the batch and over rows of the hoisted
          * products; with B smaller than n, one step of the recurrence is split by rows of W
-         * when H is at least the split threshold.
+         * when H is at least the split threshold (128; Elman cells), which gives the same bits
+         * as one thread.
          */
         public Builder threads(int n) {
             Checks.positive("threads", n);

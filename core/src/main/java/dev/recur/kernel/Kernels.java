@@ -60,16 +60,14 @@ public interface Kernels {
     void addRowVector(int m, int n, float[] x, int xOff, float[] c, int cOff, int ldc);
 
     /**
-     * {@code y[i] = act(x[i])} for n elements (x and y may be the same region). The driver uses
-     * it with {@link #gemv} when it splits one step's rows among threads.
+     * {@code y[i] = act(x[i])} for n elements (x and y may be the same region).
      */
     default void activate(Activation act, int n, float[] x, int xOff, float[] y, int yOff) {
         for (int i = 0; i < n; i++) y[yOff + i] = act.apply(x[xOff + i]);
     }
 
     /**
-     * {@code delta[i] *= act'(h[i])}, act' from the output, for n elements. The driver uses it
-     * with {@link #gemvT} when it splits one backward step's columns among threads.
+     * {@code delta[i] *= act'(h[i])}, act' from the output, for n elements.
      */
     default void multiplyByDerivative(Activation act, int n, float[] h, int hOff, float[] delta, int deltaOff) {
         for (int i = 0; i < n; i++) delta[deltaOff + i] *= act.derivativeFromOutput(h[hOff + i]);
@@ -108,6 +106,27 @@ public interface Kernels {
     void recurrentBackward(Activation act, int batch, int rows, int cols, float[] w, int wOff, float[] wPacked,
                            float[] deltaNext, int deltaNextOff, float[] g, int gOff,
                            float[] hCur, int hCurOff, float[] out, int outOff);
+
+    /**
+     * Outputs {@code [from, to)} of every row of {@link #recurrentForward} (same arguments, same
+     * layout; the other outputs are not touched): one thread's share of a step split among
+     * threads by rows of W. Bitwise what the whole call writes there when {@code from} and
+     * {@code to} are multiples of {@link #splitAlignment()} or {@code to == rows}.
+     */
+    void recurrentForwardPart(Activation act, int batch, int rows, int cols, int from, int to, float[] w, int wOff,
+                              float[] wtPacked, float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] out, int outOff);
+
+    /**
+     * Outputs {@code [from, to)} (columns of W) of every row of {@link #recurrentBackward}, as
+     * {@link #recurrentForwardPart} is to the forward step: bitwise the whole call's values there
+     * at aligned bounds.
+     */
+    void recurrentBackwardPart(Activation act, int batch, int rows, int cols, int from, int to, float[] w, int wOff,
+                               float[] wPacked, float[] deltaNext, int deltaNextOff, float[] g, int gOff,
+                               float[] hCur, int hCurOff, float[] out, int outOff);
+
+    /** The granularity at which the part steps give the whole step's bits (the vector kernels: a panel, 2L). */
+    default int splitAlignment() { return 1; }
 
     /**
      * Floats {@link #packWeights} and {@link #packTransposedWeights} may write for a

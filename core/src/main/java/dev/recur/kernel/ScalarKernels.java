@@ -98,6 +98,36 @@ public final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void recurrentForwardPart(Activation act, int batch, int rows, int cols, int from, int to, float[] w, int wOff,
+                                     float[] wtPacked, float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] out, int outOff) {
+        for (int r = 0; r < batch; r++) {
+            for (int i = from; i < to; i++) {
+                float s = 0f;
+                for (int j = 0; j < cols; j++) s += w[wOff + i * cols + j] * hPrev[hPrevOff + r * cols + j];
+                float a = pre[preOff + r * rows + i] + s;
+                out[outOff + r * rows + i] = act == null ? a : act.apply(a);
+            }
+        }
+    }
+
+    @Override
+    public void recurrentBackwardPart(Activation act, int batch, int rows, int cols, int from, int to, float[] w, int wOff,
+                                      float[] wPacked, float[] deltaNext, int deltaNextOff, float[] g, int gOff,
+                                      float[] hCur, int hCurOff, float[] out, int outOff) {
+        for (int r = 0; r < batch; r++) {
+            int d = outOff + r * cols;
+            for (int j = from; j < to; j++) out[d + j] = g[gOff + r * cols + j];
+            for (int i = 0; i < rows; i++) {
+                float di = deltaNext[deltaNextOff + r * rows + i];
+                for (int j = from; j < to; j++) out[d + j] += di * w[wOff + i * cols + j];
+            }
+            if (act != null) {
+                for (int j = from; j < to; j++) out[d + j] *= act.derivativeFromOutput(hCur[hCurOff + r * cols + j]);
+            }
+        }
+    }
+
+    @Override
     public void recurrentBackward(Activation act, int batch, int rows, int cols, float[] w, int wOff, float[] wPacked,
                                   float[] deltaNext, int deltaNextOff, float[] g, int gOff,
                                   float[] hCur, int hCurOff, float[] out, int outOff) {

@@ -136,6 +136,68 @@ public final class VectorKernels implements Kernels {
     }
 
     /**
+     * With {@code wtPacked}: for each row, out = pre over [from, to), then the panels of those
+     * columns one row at a time ({@link #rowPanels}), the columns past the panels in scalar fma
+     * over W in place, then the activation: per element the fma sequence of the whole call (p in
+     * order; out is stored exactly between K blocks there), so the same bits at panel-aligned
+     * bounds. Without it, the dot-product form over those rows of W.
+     */
+    @Override
+    public void recurrentForwardPart(Activation act, int batch, int rows, int cols, int from, int to, float[] w, int wOff,
+                                     float[] wtPacked, float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] out, int outOff) {
+        if (to <= from) return;
+        int n2 = rows - rows % (2 * L), panelsEnd = Math.min(to, n2);
+        for (int r = 0; r < batch; r++) {
+            int o = outOff + r * rows, hp = hPrevOff + r * cols;
+            System.arraycopy(pre, preOff + r * rows + from, out, o + from, to - from);
+            if (wtPacked == null) {
+                gemmNT(1, to - from, cols, hPrev, hp, cols, w, wOff + from * cols, cols, out, o + from, rows);
+            } else {
+                for (int p0 = 0; p0 < cols && from < panelsEnd; p0 += KC) {
+                    int kb = Math.min(KC, cols - p0);
+                    rowPanels(kb, panelsEnd - from, hPrev, hp + p0, wtPacked, p0 * n2 + from * kb, out, o + from);
+                }
+                for (int j = Math.max(from, n2); j < to; j++) {
+                    float v = out[o + j];
+                    for (int p = 0, wj = wOff + j * cols; p < cols; p++) v = Math.fma(hPrev[hp + p], w[wj + p], v);
+                    out[o + j] = v;
+                }
+            }
+            if (act != null) activateRow(act, to - from, out, o + from);
+        }
+    }
+
+    /** As {@link #recurrentForwardPart}: W's column panels [from, to) one row at a time, the edge columns in scalar fma. */
+    @Override
+    public void recurrentBackwardPart(Activation act, int batch, int rows, int cols, int from, int to, float[] w, int wOff,
+                                      float[] wPacked, float[] deltaNext, int deltaNextOff, float[] g, int gOff,
+                                      float[] hCur, int hCurOff, float[] out, int outOff) {
+        if (to <= from) return;
+        int n2 = cols - cols % (2 * L), panelsEnd = Math.min(to, n2);
+        for (int r = 0; r < batch; r++) {
+            int o = outOff + r * cols, dn = deltaNextOff + r * rows;
+            System.arraycopy(g, gOff + r * cols + from, out, o + from, to - from);
+            if (wPacked == null) {
+                axpyRow(to - from, rows, deltaNext, dn, 1, w, wOff + from, cols, out, o + from);
+            } else {
+                for (int p0 = 0; p0 < rows && from < panelsEnd; p0 += KC) {
+                    int kb = Math.min(KC, rows - p0);
+                    rowPanels(kb, panelsEnd - from, deltaNext, dn + p0, wPacked, p0 * n2 + from * kb, out, o + from);
+                }
+                for (int j = Math.max(from, n2); j < to; j++) {
+                    float v = out[o + j];
+                    for (int p = 0; p < rows; p++) v = Math.fma(deltaNext[dn + p], w[wOff + p * cols + j], v);
+                    out[o + j] = v;
+                }
+            }
+            if (act != null) derivRow(act, to - from, hCur, hCurOff + r * cols + from, out, o + from);
+        }
+    }
+
+    @Override
+    public int splitAlignment() { return 2 * L; }
+
+    /**
      * W^T in the layout {@link #packWeights} gives a matrix: panel j of W^T (rows j .. j + 2L of
      * W), step p (a column of W), at {@code p0 * n2 + j * kb + (p - p0) * 2L}. Row by row of W:
      * each row is read once, sequentially, and scattered 2L floats apart inside one 2L x KC panel

@@ -477,6 +477,67 @@ class KernelsAgreementTest {
         assertArrayEquals(before.data, after.data, "the stale packed copy is read, not W");
     }
 
+    /**
+     * The part steps (a thread's share of a row-split step) give bitwise the whole step's values
+     * at bounds that are multiples of splitAlignment, with and without packed weights, for every
+     * batch, and touch nothing outside their share.
+     */
+    @Test
+    void partStepsGiveTheWholeStepsBits() {
+        int lanes = VectorKernels.lanes();
+        for (int h : new int[] {1, 7, 2 * lanes, 3 * lanes + 5, 8 * lanes, 9 * lanes + 1, 257, 300}) {
+            for (int batch : new int[] {1, 2, 5}) {
+                Mat w = new Mat(h, h).dense(), hp = new Mat(batch, h).dense(), pre = new Mat(batch, h).dense();
+                Mat gIn = new Mat(batch, h).dense(), hc = new Mat(batch, h).dense();
+                for (Kernels kk : BOTH) {
+                    int unit = kk.splitAlignment();
+                    // cut points: every unit, then a few uneven shares (always whole units)
+                    int[][] cuts = {{0, h}, {0, Math.min(h, unit), h}, {0, h / unit / 2 * unit, h}, {0, h / unit / 3 * unit, 2 * h / unit / 3 * unit, h}};
+                    for (boolean packed : new boolean[] {false, true}) {
+                        float[] wt = null, wp = null;
+                        if (packed) {
+                            wt = new float[Math.max(1, kk.packedWeightsLength(h, h))];
+                            kk.packTransposedWeights(h, h, w.data, w.off, wt);
+                            wp = new float[Math.max(1, kk.packedWeightsLength(h, h))];
+                            kk.packWeights(h, h, w.data, w.off, wp);
+                        }
+                        Mat out0 = new Mat(batch, h).dense(), whole = out0.copy(), wholeB = out0.copy();
+                        kk.recurrentForward(Activation.TANH, batch, h, h, w.data, w.off, wt, hp.data, hp.off, pre.data, pre.off,
+                                whole.data, whole.off);
+                        kk.recurrentBackward(Activation.TANH, batch, h, h, w.data, w.off, wp, hp.data, hp.off, gIn.data, gIn.off,
+                                hc.data, hc.off, wholeB.data, wholeB.off);
+                        for (int[] cut : cuts) {
+                            Mat parts = out0.copy(), partsB = out0.copy();
+                            float[] before = parts.data.clone();
+                            for (int c = 0; c + 1 < cut.length; c++) {
+                                kk.recurrentForwardPart(Activation.TANH, batch, h, h, cut[c], cut[c + 1], w.data, w.off, wt, hp.data,
+                                        hp.off, pre.data, pre.off, parts.data, parts.off);
+                                kk.recurrentBackwardPart(Activation.TANH, batch, h, h, cut[c], cut[c + 1], w.data, w.off, wp, hp.data,
+                                        hp.off, gIn.data, gIn.off, hc.data, hc.off, partsB.data, partsB.off);
+                            }
+                            String what = kk.name() + (packed ? " packed" : "") + " h=" + h + " batch=" + batch + " cuts="
+                                    + Arrays.toString(cut);
+                            assertArrayEquals(whole.data, parts.data, "forward parts, " + what);
+                            assertArrayEquals(wholeB.data, partsB.data, "backward parts, " + what);
+                            // one share alone writes only its own outputs
+                            if (cut.length > 2 && cut[1] > 0) {
+                                float[] one = before.clone();
+                                kk.recurrentForwardPart(Activation.TANH, batch, h, h, 0, cut[1], w.data, w.off, wt, hp.data, hp.off,
+                                        pre.data, pre.off, one, parts.off);
+                                for (int r = 0; r < batch; r++) {
+                                    for (int i = cut[1]; i < h; i++) {
+                                        int at = parts.off + r * h + i;
+                                        if (one[at] != before[at]) fail("forward part [0, " + cut[1] + ") wrote output " + i + ", " + what);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     private static void assertGuardsKept(Mat got, Mat before, int len, String what) {
         for (int i = 0; i < got.data.length; i++) {
             if (i >= got.off && i < got.off + len) continue;
