@@ -66,12 +66,13 @@ public final class Rnn implements AutoCloseable {
     static final int MAX_BLOCK_STEPS = 64;
     /**
      * Default smallest H at which one step is split among threads when B < threads. Measured at
-     * B = 1, 2 threads (`recur bench`, BENCHMARKS.md), split / not split: 0.88-0.95x at H = 64,
-     * 1.0-1.58x at 128, 1.50-1.70x at 256, 1.9-2.2x at 512 and 1024. (Before the barrier wrote
-     * per-worker counts and the shares became whole panels of the packed W, the split made H =
-     * 256 1.8x slower and only paid from H = 1024.)
+     * B = 1, 2 threads, one thread timed alongside in the same JVM (`recur bench
+     * --one-thread-too`, BENCHMARKS.md): 2.05-2.11x at H = 512 (each core keeps half of W and
+     * W^T, which together outgrow one L2); at H = 256 0.83-1.07x on a busy host (1.50-1.70x in
+     * quieter hours), at H = 128 0.55-0.78x: a step's half then takes about as long as the
+     * barrier and the exchange of h between the cores (0.5-0.9 us here).
      */
-    static final int DEFAULT_SPLIT_HIDDEN = 128;
+    static final int DEFAULT_SPLIT_HIDDEN = 512;
 
     private static final AtomicLong ENGINES = new AtomicLong();
 
@@ -1507,7 +1508,7 @@ public final class Rnn implements AutoCloseable {
          * Threads per call (the calling thread plus {@code n - 1} pool threads owned by the
          * engine; default 1). Work is split over the batch and over rows of the hoisted
          * products; with B smaller than n, one step of the recurrence is split by rows of W
-         * when H is at least the split threshold (128; Elman cells), which gives the same bits
+         * when H is at least the split threshold (512; Elman cells), which gives the same bits
          * as one thread.
          */
         public Builder threads(int n) {

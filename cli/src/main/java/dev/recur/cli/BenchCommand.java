@@ -55,6 +55,7 @@ import java.util.SplittableRandom;
         footer = {
                 "  recur bench",
                 "  recur bench --hidden 512 --batch 64 --steps 200 --kernels vector --threads 2",
+                "  recur bench --hidden 256 --steps 2000 --layers 2 --threads 2 --one-thread-too --repeats 15",
                 "  recur bench --hidden 256 --steps 2000 --layers 2 --bidirectional",
                 "  recur bench --hidden 512 --batch 64 --steps 200 --layers 2 --bidirectional --lengths spread",
                 "  recur bench --hidden 256 --batch 1 --steps 2000 --json"})
@@ -117,6 +118,11 @@ final class BenchCommand extends BaseCommand {
 
     @Option(names = "--json", description = "One JSON object per measured case, one per line, on stdout.")
     boolean json;
+
+    @Option(names = "--one-thread-too", description = "One case with --threads N > 1: also run it on one thread, the two "
+            + "engines alternating batch by batch in this JVM, so that thr/1 compares timings taken side by side (on a "
+            + "shared machine, runs minutes apart can differ by more than what is measured).")
+    boolean oneThreadToo;
 
     private int repeats;
 
@@ -201,10 +207,11 @@ final class BenchCommand extends BaseCommand {
         KernelChoice kc = kernelChoice(kernels == null ? "auto" : kernels);
         int n = ComputeOptions.parseThreads(threads == null ? "1" : threads);
         Case cs = new Case(s, act, B, T, parseLengths(lengths, B, T));
+        if (oneThreadToo && n < 2) throw CliException.usage("--one-thread-too with --threads = " + n + ", expected 2 or more threads");
         printHeader(1);
-        Result r = measure(cs, kc, n, Double.POSITIVE_INFINITY);
-        if (json) out().println(Json.write(r.toMap()));
-        printTable(List.of(r), false);
+        List<Result> rs = oneThreadToo ? measureSideBySide(cs, kc, n) : List.of(measure(cs, kc, n, Double.POSITIVE_INFINITY));
+        if (json) for (Result r : rs) out().println(Json.write(r.toMap()));
+        printTable(rs, rs.size() > 1);
         return Main.EXIT_OK;
     }
 
@@ -317,19 +324,60 @@ final class BenchCommand extends BaseCommand {
             warmed += w.seconds;
             steady = w.steady;
             double[] secs = new double[repeats];
-            for (int r = 0; r < repeats; r++) {
-                long t0 = System.nanoTime();
-                sequence(rnn, p, ws, b, g);
-                secs[r] = (System.nanoTime() - t0) / 1e9;
-            }
-            Arrays.sort(secs);
-            double med = repeats % 2 == 1 ? secs[repeats / 2] : 0.5 * (secs[repeats / 2 - 1] + secs[repeats / 2]);
-            long valid = T == Tmax ? c.validSteps() : (long) B * T;
-            double stepsPerS = valid / med;
-            double gflops = stepsPerS * s.flopsPerStep() / 1e9;
-            double share = Double.isNaN(peak) ? Double.NaN : gflops / (peak * rnn.threads());
-            return new Result(rnn.kernels().name(), rnn.threads(), c, T, med, stepsPerS, gflops, share, warmed, steady);
+            for (int r = 0; r < repeats; r++) secs[r] = timed(rnn, p, ws, b, g);
+            return result(rnn, c, T, secs, warmed, steady);
         }
+    }
+
+    /**
+     * One case on one thread and on {@code n}, same data: each engine warms up, then the timed
+     * batches alternate between them, so that drift on a shared machine (another tenant taking
+     * a core for a while) lands on both alike.
+     */
+    private List<Result> measureSideBySide(Case c, KernelChoice k, int n) {
+        Shape s = c.shape();
+        int B = c.batch(), T = c.steps();
+        Params p = Params.random(s, Seeds.mix(seed, 1));
+        SplittableRandom rnd = new SplittableRandom(Seeds.mix(seed, 2));
+        float[] x = new float[T * B * s.input()];
+        for (int j = 0; j < x.length; j++) x[j] = (float) (rnd.nextDouble() * 2 - 1);
+        int[] y = new int[T * B];
+        for (int j = 0; j < y.length; j++) y[j] = rnd.nextInt(s.output());
+        Batch b = batch(B, T, x, y, c.lengths());
+        try (Rnn one = Engines.build(s, c.act(), k, 1); Rnn many = Engines.build(s, c.act(), k, n)) {
+            Rnn[] rnn = {one, many};
+            Workspace[] ws = {one.trainingWorkspace(B, T), many.trainingWorkspace(B, T)};
+            Grads[] g = {Grads.zeros(s), Grads.zeros(s)};
+            Warm[] w = new Warm[2];
+            for (int e = 0; e < 2; e++) w[e] = warm(rnn[e], p, ws[e], b, g[e]);
+            double[][] secs = new double[2][repeats];
+            for (int r = 0; r < repeats; r++) {
+                for (int e = 0; e < 2; e++) secs[e][r] = timed(rnn[e], p, ws[e], b, g[e]);
+            }
+            List<Result> rs = new ArrayList<>();
+            for (int e = 0; e < 2; e++) rs.add(result(rnn[e], c, T, secs[e], w[e].seconds, w[e].steady));
+            return rs;
+        }
+    }
+
+    private static double timed(Rnn rnn, Params p, Workspace ws, Batch b, Grads g) {
+        long t0 = System.nanoTime();
+        sequence(rnn, p, ws, b, g);
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** The median of the timed batches as steps/s, GFLOP/s and a share of the peak. */
+    private Result result(Rnn rnn, Case c, int T, double[] secs, double warmed, boolean steady) {
+        Shape s = c.shape();
+        double[] sorted = secs.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        double med = n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+        long valid = T == c.steps() ? c.validSteps() : (long) c.batch() * T;
+        double stepsPerS = valid / med;
+        double gflops = stepsPerS * s.flopsPerStep() / 1e9;
+        double share = Double.isNaN(peak) ? Double.NaN : gflops / (peak * rnn.threads());
+        return new Result(rnn.kernels().name(), rnn.threads(), c, T, med, stepsPerS, gflops, share, warmed, steady);
     }
 
     private static Batch batch(int B, int T, float[] x, int[] y, int[] lengths) {

@@ -192,6 +192,21 @@ class CommandLineTest {
     }
 
     @Test
+    void benchOneThreadTooTimesBothEnginesSideBySide() {
+        Cli.Result r = Cli.run("bench", "--hidden", "16", "--input", "8", "--output", "5", "--steps", "40", "--kernels", "scalar",
+                "--threads", "2", "--one-thread-too", "--repeats", "3", "--warmup", "0", "--json");
+        assertEquals(0, r.code(), r::toString);
+        String[] lines = r.out().strip().split("\n");
+        assertEquals(2, lines.length, r::toString);
+        assertEquals(1L, Json.parseObject(lines[0]).get("threads"));
+        assertEquals(2L, Json.parseObject(lines[1]).get("threads"));
+        assertTrue(r.err().matches("(?s).*\\d\\.\\d\\dx.*"), "the table shows thr/1: " + r.err());
+        Cli.Result bad = Cli.run("bench", "--hidden", "16", "--threads", "1", "--one-thread-too");
+        assertEquals(2, bad.code(), bad::toString);
+        assertTrue(bad.err().contains("--one-thread-too with --threads = 1, expected 2 or more threads"), bad::toString);
+    }
+
+    @Test
     void sampleNeedsACharacterModelAndKnownPrimeCharacters() throws Exception {
         Path text = dir.resolve("t.txt");
         Files.writeString(text, "abcabcabd\n".repeat(60));
