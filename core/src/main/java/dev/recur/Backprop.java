@@ -46,6 +46,23 @@ public final class Backprop {
     int dc0Off;
     Carry carry;
 
+    /** Copies every field of {@code o} (the engine's direction lanes redirect one of them). */
+    void copyFrom(Backprop o) {
+        dY = o.dY;
+        dYOff = o.dYOff;
+        dhT = o.dhT;
+        dhTOff = o.dhTOff;
+        dcT = o.dcT;
+        dcTOff = o.dcTOff;
+        dX = o.dX;
+        dXOff = o.dXOff;
+        dh0 = o.dh0;
+        dh0Off = o.dh0Off;
+        dc0 = o.dc0;
+        dc0Off = o.dc0Off;
+        carry = o.carry;
+    }
+
     /** dL/d(top layer's states), {@code T*B*D*H} floats from {@code offset}; null: none. */
     public Backprop outputGradient(float[] dY, int offset) {
         this.dY = dY;

@@ -240,6 +240,7 @@ public final class Rnn implements AutoCloseable {
         ws.bp = bp;
         try {
             prepareBackward(ws, bp);
+            if (directionLanes(ws.batch)) ws.prepareLanes();
             if (solo(ws.batch)) workers.runAlone(w -> backwardWorker(ws, w));
             else workers.run(w -> backwardWorker(ws, w));
             finishBackward(ws, bp);
@@ -290,6 +291,7 @@ public final class Rnn implements AutoCloseable {
         ws.forwardCall = call;
         call.out = out;
         call.outOff = outOff;
+        if (directionLanes(B)) ws.prepareLanes();
         try {
             if (solo(B)) workers.runAlone(call);
             else workers.run(call);
@@ -440,16 +442,29 @@ public final class Rnn implements AutoCloseable {
      * call gives bitwise the single-thread result.
      */
     private boolean solo(int batch) {
-        return workers.size() > 1 && stepSplit(batch) == StepSplit.SINGLE;
+        return workers.size() > 1 && stepSplit(batch) == StepSplit.SINGLE && !directionLanes(batch);
     }
 
-    /** The barrier between phases, or nothing for a call running alone. */
+    /**
+     * True when the two directions of each bidirectional layer run side by side, one worker
+     * each, on the workspace's two direction lanes (Workspace#lane): B below the thread count,
+     * where splitting the batch is not possible. Each direction's steps then need no barrier at
+     * all (the directions are independent until the next layer), where a row-split step needs
+     * one per step. The directions' dL/dx into the layer below are summed after each layer, in
+     * direction order: bitwise reproducible at a fixed thread count, and equal to one thread's
+     * result to rounding.
+     */
+    private boolean directionLanes(int batch) {
+        return shape.directions() == 2 && workers.size() >= 2 && batch < workers.size();
+    }
+
+    /** The barrier between phases, or nothing for a call (or a direction lane) running alone. */
     private void sync(Workspace ws, int w) {
-        if (!solo(ws.batch)) workers.barrier(w);
+        if (!ws.alone && !solo(ws.batch)) workers.barrier(w);
     }
 
-    /** Workers sharing the phases of this call. */
-    private int team(Workspace ws) { return solo(ws.batch) ? 1 : workers.size(); }
+    /** Workers sharing the phases of this call (one in a direction lane). */
+    private int team(Workspace ws) { return ws.alone || solo(ws.batch) ? 1 : workers.size(); }
 
     /**
      * Start of worker w's share of the H outputs of a row-split step: contiguous, in whole units
@@ -492,21 +507,30 @@ public final class Rnn implements AutoCloseable {
                 if (head) loss += head(ws, w, t0, t1, out, outOff);
             }
         } else {
+            boolean lanes = directionLanes(ws.batch);
             for (int l = 0; l < L; l++) {
-                for (int d = 0; d < D; d++) {
-                    int lastBlock = (Tn - 1) / bs * bs;
-                    for (int i = 0; i <= lastBlock; i += bs) {
-                        // the reverse direction walks the same blocks from the end
-                        int t0 = d == 0 ? i : lastBlock - i, t1 = Math.min(t0 + bs, Tn);
-                        hoist(ws, w, l, d, t0, t1);
-                        recurForward(ws, w, l, d, t0, t1);
-                        if (w == 0) captureFinals(ws, l, d, t0, t1);
-                    }
+                if (lanes) {
+                    // worker d runs direction d alone on its lane; both are done before layer l+1 reads them
+                    if (w < D) forwardDirection(ws.lane(w), 0, l, w, Tn, bs);
+                    workers.barrier(w);
+                } else {
+                    for (int d = 0; d < D; d++) forwardDirection(ws, w, l, d, Tn, bs);
                 }
             }
             if (head) for (int t0 = 0; t0 < Tn; t0 += bs) loss += head(ws, w, t0, Math.min(t0 + bs, Tn), out, outOff);
         }
         ws.partialLoss[w] = loss;
+    }
+
+    /** Every block of layer l, direction d (the reverse direction walks the blocks from the end). */
+    private void forwardDirection(Workspace ws, int w, int l, int d, int Tn, int bs) {
+        int lastBlock = (Tn - 1) / bs * bs;
+        for (int i = 0; i <= lastBlock; i += bs) {
+            int t0 = d == 0 ? i : lastBlock - i, t1 = Math.min(t0 + bs, Tn);
+            hoist(ws, w, l, d, t0, t1);
+            recurForward(ws, w, l, d, t0, t1);
+            if (w == 0) captureFinals(ws, l, d, t0, t1);
+        }
     }
 
     /**
@@ -608,7 +632,7 @@ public final class Rnn implements AutoCloseable {
         final float[] p = ws.params.data(), hs = ws.states[k], pre = ws.pre;
         final int whh = shape.recurrentWeights(l, d);
         final float[] packed = ws.packed != null ? ws.packed[k] : null;
-        final StepSplit split = stepSplit(B);
+        final StepSplit split = ws.alone ? StepSplit.SINGLE : stepSplit(B);
         final Kernels kn = kernels;
         if (split == StepSplit.ROWS) {
             // every worker owns rows [i0, i1) of W, panel-aligned (its share of W^T's panels stays
@@ -873,27 +897,60 @@ public final class Rnn implements AutoCloseable {
             }
             for (int l = 0; l < L; l++) initialStateGradient(ws, w, l, 0);
         } else {
+            boolean lanes = directionLanes(ws.batch);
             for (int l = L - 1; l >= 0; l--) {
                 int below = (L - 1 - l) & 1;
                 if (l > 0) {
-                    // both directions add their dL/dx into the buffer for the layer below
-                    float[] g = ws.gradBelow[below];
+                    // both directions add their dL/dx into the buffer for the layer below (the
+                    // reverse lane into its own, summed below)
                     int n = (int) ws.lengths.rows() * D * shape.hidden();
-                    Arrays.fill(g, lo(w, team(ws), n), lo(w + 1, team(ws), n), 0f);
+                    int a = lo(w, team(ws), n), e = lo(w + 1, team(ws), n);
+                    Arrays.fill(ws.gradBelow[below], a, e, 0f);
+                    if (lanes) Arrays.fill(ws.laneGradBelow()[below], a, e, 0f);
                     sync(ws, w);
                 }
-                for (int d = 0; d < D; d++) {
-                    for (int i = 0; i < Tn; i += bs) {
-                        // backward order: the forward direction from the end, the reverse from the start
-                        int t0 = d == 0 ? Math.max(0, lastBlock - i) : i;
-                        if (d == 0 && i > lastBlock) break;
-                        int t1 = Math.min(t0 + bs, Tn);
-                        layerBackward(ws, w, l, d, t0, t1, below);
-                    }
-                    initialStateGradient(ws, w, l, d);
+                if (lanes) {
+                    if (w < D) backwardDirection(ws.lane(w), 0, l, w, Tn, bs, lastBlock, below);
+                    workers.barrier(w);
+                    addLaneGradient(ws, w, l, below);
+                } else {
+                    for (int d = 0; d < D; d++) backwardDirection(ws, w, l, d, Tn, bs, lastBlock, below);
                 }
             }
         }
+    }
+
+    /** Every block of layer l, direction d, in backward order (the forward direction from the end, the reverse from the start). */
+    private void backwardDirection(Workspace ws, int w, int l, int d, int Tn, int bs, int lastBlock, int below) {
+        for (int i = 0; i < Tn; i += bs) {
+            int t0 = d == 0 ? Math.max(0, lastBlock - i) : i;
+            if (d == 0 && i > lastBlock) break;
+            int t1 = Math.min(t0 + bs, Tn);
+            layerBackward(ws, w, l, d, t0, t1, below);
+        }
+        initialStateGradient(ws, w, l, d);
+    }
+
+    /**
+     * After both direction lanes of layer l: the reverse lane's dL/dx joins the forward's
+     * (rows split among the workers), and the sum goes back into the reverse lane's buffer,
+     * which it reads as the gradient from above at the next layer down.
+     */
+    private void addLaneGradient(Workspace ws, int w, int l, int below) {
+        int nw = workers.size();
+        if (l > 0) {
+            float[] sum = ws.gradBelow[below], other = ws.laneGradBelow()[below];
+            int n = (int) ws.lengths.rows() * shape.directions() * shape.hidden();
+            for (int i = lo(w, nw, n), e = lo(w + 1, nw, n); i < e; i++) {
+                sum[i] += other[i];
+                other[i] = sum[i];
+            }
+        } else if (ws.bp != null && ws.bp.dX != null) {
+            int n = ws.steps * ws.batch * shape.input(), off = ws.bp.dXOff;
+            float[] dX = ws.bp.dX, other = ws.laneDX;
+            for (int i = lo(w, nw, n), e = lo(w + 1, nw, n); i < e; i++) dX[off + i] += other[i];
+        }
+        workers.barrier(w);
     }
 
     /**
@@ -1092,7 +1149,7 @@ public final class Rnn implements AutoCloseable {
         final float[] p = ws.params.data(), hs = ws.states[k], delta = ws.delta, gAbove = ws.gAbove;
         final int whh = shape.recurrentWeights(l, d);
         final float[] packed = ws.packed != null ? ws.packed[k] : null;
-        final StepSplit split = stepSplit(B);
+        final StepSplit split = ws.alone ? StepSplit.SINGLE : stepSplit(B);
         final Kernels kn = kernels;
         final float[] carry = ws.bp != null && ws.bp.carry != null && ws.bp.carry.filled ? ws.carryIn[l] : ws.zeros;
         if (split == StepSplit.ROWS) {

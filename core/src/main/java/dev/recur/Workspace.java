@@ -129,6 +129,19 @@ public final class Workspace {
     Grads grads;
     Backprop bp;
 
+    /**
+     * True for a direction lane (see {@link #lane}): a view that one worker runs alone, with no
+     * barriers, on one direction of a bidirectional layer while another worker runs the other.
+     */
+    final boolean alone;
+    /** The two direction lanes of this workspace, made on first use; null until then. */
+    private Workspace[] lanes;
+    /**
+     * The reverse lane's own dL/dx targets, added into the shared ones after each layer: its
+     * pair of between-layer buffers, and dL/d(network input) in the caller's layout (T*B*I).
+     */
+    float[] laneDX;
+
     Workspace(Rnn owner, int maxBatch, int maxSteps, boolean training, int packedLength, int workers) {
         Shape s = owner.shape();
         this.owner = owner;
@@ -190,7 +203,137 @@ public final class Workspace {
         zeros = new float[maxBatch * GH];
         partialLoss = new double[workers];
         lengths = new Lengths(maxBatch);
+        alone = false;
     }
+
+    /**
+     * A direction lane of {@code parent}: every per-layer-direction array and the call's
+     * bookkeeping shared, the block buffers its phases write its own ({@code ownBuffers}; lane 0
+     * borrows the parent's, which nobody else uses while the lanes run), and with its own
+     * between-layer dL/dx pair (the reverse lane: both directions add into those, so each adds
+     * into its own and the driver sums them).
+     */
+    private Workspace(Workspace parent, boolean ownBuffers) {
+        Shape s = parent.shape;
+        shape = s;
+        owner = parent.owner;
+        maxBatch = parent.maxBatch;
+        maxSteps = parent.maxSteps;
+        training = parent.training;
+        block = parent.block;
+        blockRows = parent.blockRows;
+        wholeSequence = parent.wholeSequence;
+        lengths = parent.lengths;
+        states = parent.states;
+        cells = parent.cells;
+        cache = parent.cache;
+        finals = parent.finals;
+        finalCells = parent.finalCells;
+        packed = parent.packed;
+        biasSum = parent.biasSum;
+        wihT = parent.wihT;
+        vT = parent.vT;
+        deltaCarry = parent.deltaCarry;
+        auxCarry = parent.auxCarry;
+        recBias = parent.recBias;
+        outs = parent.outs;
+        zeros = parent.zeros;
+        partialLoss = new double[1];
+        alone = true;
+        if (!ownBuffers) {
+            aux = parent.aux;
+            auxStart = parent.auxStart;
+            ghScratch = parent.ghScratch;
+            stepCache = parent.stepCache;
+            pre = parent.pre;
+            gAbove = parent.gAbove;
+            delta = parent.delta;
+            xBlock = parent.xBlock;
+            xiBlock = parent.xiBlock;
+            yiBlock = parent.yiBlock;
+            yfBlock = parent.yfBlock;
+            hPrevBlock = parent.hPrevBlock;
+            dXBlock = parent.dXBlock;
+            deltaStart = parent.deltaStart;
+            gradBelow = parent.gradBelow;
+        } else {
+            aux = copyShape(parent.aux);
+            auxStart = copyShape(parent.auxStart);
+            ghScratch = copyShape(parent.ghScratch);
+            stepCache = copyShape(parent.stepCache);
+            pre = copyShape(parent.pre);
+            gAbove = copyShape(parent.gAbove);
+            delta = copyShape(parent.delta);
+            xBlock = copyShape(parent.xBlock);
+            xiBlock = new int[parent.xiBlock.length];
+            yiBlock = new int[parent.yiBlock.length];
+            yfBlock = copyShape(parent.yfBlock);
+            hPrevBlock = copyShape(parent.hPrevBlock);
+            dXBlock = copyShape(parent.dXBlock);
+            deltaStart = copyShape(parent.deltaStart);
+            gradBelow = parent.gradBelow == null ? null
+                    : new float[][] {copyShape(parent.gradBelow[0]), copyShape(parent.gradBelow[1])};
+        }
+    }
+
+    private static float[] copyShape(float[] a) { return a == null ? null : new float[a.length]; }
+
+    /**
+     * Brings both direction lanes up to date with the current call (their per-call fields copied
+     * from this workspace), making them on first use; the calling thread does this before the
+     * workers start. Lane 1's dL/d(network input) goes to {@link #laneDX}, zeroed here, when the
+     * call asks for dL/dx.
+     */
+    void prepareLanes() {
+        if (lanes == null) lanes = new Workspace[] {new Workspace(this, false), new Workspace(this, true)};
+        for (int d = 0; d < 2; d++) syncLane(d);
+    }
+
+    /** Direction lane {@code d} as {@link #prepareLanes} left it. */
+    Workspace lane(int d) { return lanes[d]; }
+
+    private void syncLane(int d) {
+        Workspace v = lanes[d];
+        v.wihPacked = wihPacked;
+        v.vPacked = vPacked;
+        v.preparedFor = preparedFor;
+        v.preparedBatch = preparedBatch;
+        v.auxIn = auxIn;
+        v.dWihT = dWihT;
+        v.carryIn = carryIn;
+        v.params = params;
+        v.data = data;
+        v.steps = steps;
+        v.batch = batch;
+        v.blockSteps = blockSteps;
+        v.forwardDone = forwardDone;
+        v.hasLossHead = hasLossHead;
+        v.loss = loss;
+        v.counted = counted;
+        v.lossScale = lossScale;
+        v.denseInputs = denseInputs;
+        v.classInputs = classInputs;
+        v.inputOffset = inputOffset;
+        v.generation = generation;
+        v.grads = grads;
+        v.bp = bp;
+        if (d == 1 && bp != null && bp.dX != null) {
+            int n = maxSteps * maxBatch * shape.input();
+            if (laneDX == null || laneDX.length < n) laneDX = new float[n];
+            else Arrays.fill(laneDX, 0, n, 0f);
+            if (laneBp == null) laneBp = new Backprop();
+            laneBp.copyFrom(bp);
+            laneBp.dX = laneDX;
+            laneBp.dXOff = 0;
+            v.bp = laneBp;
+        }
+    }
+
+    /** Lane 1's Backprop: the call's, with dL/dx redirected to {@link #laneDX}. */
+    private Backprop laneBp;
+
+    /** The reverse lane's between-layer dL/dx pair (null before the first lane call). */
+    float[][] laneGradBelow() { return lanes == null ? null : lanes[1].gradBelow; }
 
     /** Floats per packed row that a cell keeps for its backward beyond h (and c). */
     static int cacheWidth(Shape s) {
@@ -326,8 +469,30 @@ public final class Workspace {
         return out;
     }
 
-    /** Bytes held by this workspace's arrays (what a memory budget should count). */
+    /**
+     * Bytes held by this workspace's arrays (what a memory budget should count), including the
+     * second direction lane's own buffers once a bidirectional call with fewer sequences than
+     * threads has made them (its block buffers, its between-layer gradients, and dL/dx).
+     */
     public long bytes() {
+        long lane = 0;
+        if (lanes != null) {
+            Workspace v = lanes[1];
+            lane = v.ownBytes() - 4L * Integer.BYTES * maxBatch + (laneDX == null ? 0 : (long) laneDX.length * Float.BYTES);
+        }
+        return ownBytes() + lane;
+    }
+
+    /** For a lane: its block buffers (everything else is its parent's, counted there). */
+    private long ownBytes() {
+        if (alone) {
+            long floats = 0;
+            if (gradBelow != null) for (float[] a : gradBelow) floats += a.length;
+            floats += (long) pre.length + gAbove.length + delta.length + xBlock.length + xiBlock.length + yiBlock.length
+                    + yfBlock.length + hPrevBlock.length + dXBlock.length + deltaStart.length;
+            for (float[] a : new float[][] {aux, auxStart, ghScratch, stepCache}) if (a != null) floats += a.length;
+            return floats * Float.BYTES + 4L * Integer.BYTES * maxBatch;
+        }
         long floats = 0;
         for (float[][] group : new float[][][] {states, cells, cache, finals, finalCells, packed, biasSum, wihT, deltaCarry,
                 gradBelow, dWihT, carryIn, auxCarry, auxIn, recBias}) {

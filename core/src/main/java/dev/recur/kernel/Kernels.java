@@ -110,16 +110,17 @@ public interface Kernels {
     /**
      * Outputs {@code [from, to)} of every row of {@link #recurrentForward} (same arguments, same
      * layout; the other outputs are not touched): one thread's share of a step split among
-     * threads by rows of W. Bitwise what the whole call writes there when {@code from} and
-     * {@code to} are multiples of {@link #splitAlignment()} or {@code to == rows}.
+     * threads by rows of W. {@code from} must be a multiple of {@link #splitAlignment()}, and
+     * {@code to} too unless it is {@code rows} (IllegalArgumentException otherwise); the values
+     * are then bitwise what the whole call writes there.
      */
     void recurrentForwardPart(Activation act, int batch, int rows, int cols, int from, int to, float[] w, int wOff,
                               float[] wtPacked, float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] out, int outOff);
 
     /**
      * Outputs {@code [from, to)} (columns of W) of every row of {@link #recurrentBackward}, as
-     * {@link #recurrentForwardPart} is to the forward step: bitwise the whole call's values there
-     * at aligned bounds.
+     * {@link #recurrentForwardPart} is to the forward step (the same alignment of the bounds,
+     * {@code cols} in place of {@code rows}): bitwise the whole call's values there.
      */
     void recurrentBackwardPart(Activation act, int batch, int rows, int cols, int from, int to, float[] w, int wOff,
                                float[] wPacked, float[] deltaNext, int deltaNextOff, float[] g, int gOff,

@@ -146,6 +146,7 @@ public final class VectorKernels implements Kernels {
     public void recurrentForwardPart(Activation act, int batch, int rows, int cols, int from, int to, float[] w, int wOff,
                                      float[] wtPacked, float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] out, int outOff) {
         if (to <= from) return;
+        checkPartBounds(from, to, rows);
         int n2 = rows - rows % (2 * L), panelsEnd = Math.min(to, n2);
         for (int r = 0; r < batch; r++) {
             int o = outOff + r * rows, hp = hPrevOff + r * cols;
@@ -173,6 +174,7 @@ public final class VectorKernels implements Kernels {
                                       float[] wPacked, float[] deltaNext, int deltaNextOff, float[] g, int gOff,
                                       float[] hCur, int hCurOff, float[] out, int outOff) {
         if (to <= from) return;
+        checkPartBounds(from, to, cols);
         int n2 = cols - cols % (2 * L), panelsEnd = Math.min(to, n2);
         for (int r = 0; r < batch; r++) {
             int o = outOff + r * cols, dn = deltaNextOff + r * rows;
@@ -196,6 +198,14 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public int splitAlignment() { return 2 * L; }
+
+    /** A part's outputs start at a panel and end at one (or at the last output): the panel arithmetic needs it. */
+    private static void checkPartBounds(int from, int to, int n) {
+        if (from < 0 || from % (2 * L) != 0 || to > n || (to != n && to % (2 * L) != 0)) {
+            throw new IllegalArgumentException("outputs [" + from + ", " + to + ") of " + n + ", expected bounds that are "
+                    + "multiples of splitAlignment() = " + 2 * L + " (or " + n + " for the end)");
+        }
+    }
 
     /**
      * W^T in the layout {@link #packWeights} gives a matrix: panel j of W^T (rows j .. j + 2L of

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.recur.Activation;
@@ -519,6 +520,13 @@ class KernelsAgreementTest {
                                     + Arrays.toString(cut);
                             assertArrayEquals(whole.data, parts.data, "forward parts, " + what);
                             assertArrayEquals(wholeB.data, partsB.data, "backward parts, " + what);
+                            // misaligned bounds are refused, not computed wrongly
+                            if (unit > 1 && h > unit) {
+                                final float[] wt0 = wt;
+                                var e = assertThrows(IllegalArgumentException.class, () -> kk.recurrentForwardPart(Activation.TANH,
+                                        batch, h, h, 1, h, w.data, w.off, wt0, hp.data, hp.off, pre.data, pre.off, parts.copy().data, parts.off));
+                                assertTrue(e.getMessage().contains("multiples of splitAlignment() = " + unit), e.getMessage());
+                            }
                             // one share alone writes only its own outputs
                             if (cut.length > 2 && cut[1] > 0) {
                                 float[] one = before.clone();
