@@ -295,15 +295,27 @@ final class BenchCommand extends BaseCommand {
      * Warms up (on a short probe when the case may be shortened to about {@code targetSeconds}
      * per batch), then returns the median of {@code repeats} timed batches.
      */
+    /** A case's seeded parameters, inputs and class targets for its longest T. */
+    private record CaseData(Params params, float[] x, int[] y) {}
+
+    private CaseData data(Case c) {
+        Shape s = c.shape();
+        int B = c.batch(), T = c.steps();
+        SplittableRandom rnd = new SplittableRandom(Seeds.mix(seed, 2));
+        float[] x = new float[T * B * s.input()];
+        for (int j = 0; j < x.length; j++) x[j] = (float) (rnd.nextDouble() * 2 - 1);
+        int[] y = new int[T * B];
+        for (int j = 0; j < y.length; j++) y[j] = rnd.nextInt(s.output());
+        return new CaseData(Params.random(s, Seeds.mix(seed, 1)), x, y);
+    }
+
     private Result measure(Case c, KernelChoice k, int threads, double targetSeconds) {
         Shape s = c.shape();
         int B = c.batch(), Tmax = c.steps();
-        Params p = Params.random(s, Seeds.mix(seed, 1));
-        SplittableRandom rnd = new SplittableRandom(Seeds.mix(seed, 2));
-        float[] x = new float[Tmax * B * s.input()];
-        for (int j = 0; j < x.length; j++) x[j] = (float) (rnd.nextDouble() * 2 - 1);
-        int[] y = new int[Tmax * B];
-        for (int j = 0; j < y.length; j++) y[j] = rnd.nextInt(s.output());
+        CaseData data = data(c);
+        Params p = data.params();
+        float[] x = data.x();
+        int[] y = data.y();
         Grads g = Grads.zeros(s);
         try (Rnn rnn = Engines.build(s, c.act(), k, threads)) {
             int T = Tmax;
@@ -337,13 +349,9 @@ final class BenchCommand extends BaseCommand {
     private List<Result> measureSideBySide(Case c, KernelChoice k, int n) {
         Shape s = c.shape();
         int B = c.batch(), T = c.steps();
-        Params p = Params.random(s, Seeds.mix(seed, 1));
-        SplittableRandom rnd = new SplittableRandom(Seeds.mix(seed, 2));
-        float[] x = new float[T * B * s.input()];
-        for (int j = 0; j < x.length; j++) x[j] = (float) (rnd.nextDouble() * 2 - 1);
-        int[] y = new int[T * B];
-        for (int j = 0; j < y.length; j++) y[j] = rnd.nextInt(s.output());
-        Batch b = batch(B, T, x, y, c.lengths());
+        CaseData data = data(c);
+        Params p = data.params();
+        Batch b = batch(B, T, data.x(), data.y(), c.lengths());
         try (Rnn one = Engines.build(s, c.act(), k, 1); Rnn many = Engines.build(s, c.act(), k, n)) {
             Rnn[] rnn = {one, many};
             Workspace[] ws = {one.trainingWorkspace(B, T), many.trainingWorkspace(B, T)};

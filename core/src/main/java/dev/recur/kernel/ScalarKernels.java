@@ -87,14 +87,7 @@ public final class ScalarKernels implements Kernels {
     @Override
     public void recurrentForward(Activation act, int batch, int rows, int cols, float[] w, int wOff, float[] wtPacked,
                                  float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] out, int outOff) {
-        for (int r = 0; r < batch; r++) {
-            for (int i = 0; i < rows; i++) {
-                float s = 0f;
-                for (int j = 0; j < cols; j++) s += w[wOff + i * cols + j] * hPrev[hPrevOff + r * cols + j];
-                float a = pre[preOff + r * rows + i] + s;
-                out[outOff + r * rows + i] = act == null ? a : act.apply(a);
-            }
-        }
+        recurrentForwardPart(act, batch, rows, cols, 0, rows, w, wOff, wtPacked, hPrev, hPrevOff, pre, preOff, out, outOff);
     }
 
     @Override
@@ -117,6 +110,7 @@ public final class ScalarKernels implements Kernels {
         for (int r = 0; r < batch; r++) {
             int d = outOff + r * cols;
             for (int j = from; j < to; j++) out[d + j] = g[gOff + r * cols + j];
+            // deltaNext W in axpy form: row i of W scaled by deltaNext[i]
             for (int i = 0; i < rows; i++) {
                 float di = deltaNext[deltaNextOff + r * rows + i];
                 for (int j = from; j < to; j++) out[d + j] += di * w[wOff + i * cols + j];
@@ -131,18 +125,8 @@ public final class ScalarKernels implements Kernels {
     public void recurrentBackward(Activation act, int batch, int rows, int cols, float[] w, int wOff, float[] wPacked,
                                   float[] deltaNext, int deltaNextOff, float[] g, int gOff,
                                   float[] hCur, int hCurOff, float[] out, int outOff) {
-        for (int r = 0; r < batch; r++) {
-            int d = outOff + r * cols;
-            for (int j = 0; j < cols; j++) out[d + j] = g[gOff + r * cols + j];
-            // deltaNext W in axpy form: row i of W scaled by deltaNext[i]
-            for (int i = 0; i < rows; i++) {
-                float di = deltaNext[deltaNextOff + r * rows + i];
-                for (int j = 0; j < cols; j++) out[d + j] += di * w[wOff + i * cols + j];
-            }
-            if (act != null) {
-                for (int j = 0; j < cols; j++) out[d + j] *= act.derivativeFromOutput(hCur[hCurOff + r * cols + j]);
-            }
-        }
+        recurrentBackwardPart(act, batch, rows, cols, 0, cols, w, wOff, wPacked, deltaNext, deltaNextOff, g, gOff, hCur, hCurOff,
+                out, outOff);
     }
 
     @Override

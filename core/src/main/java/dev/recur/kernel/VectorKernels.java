@@ -147,22 +147,15 @@ public final class VectorKernels implements Kernels {
                                      float[] wtPacked, float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] out, int outOff) {
         if (to <= from) return;
         checkPartBounds(from, to, rows);
-        int n2 = rows - rows % (2 * L), panelsEnd = Math.min(to, n2);
+        int n2 = rows - rows % (2 * L);
         for (int r = 0; r < batch; r++) {
             int o = outOff + r * rows, hp = hPrevOff + r * cols;
             System.arraycopy(pre, preOff + r * rows + from, out, o + from, to - from);
             if (wtPacked == null) {
                 gemmNT(1, to - from, cols, hPrev, hp, cols, w, wOff + from * cols, cols, out, o + from, rows);
             } else {
-                for (int p0 = 0; p0 < cols && from < panelsEnd; p0 += KC) {
-                    int kb = Math.min(KC, cols - p0);
-                    rowPanels(kb, panelsEnd - from, hPrev, hp + p0, wtPacked, p0 * n2 + from * kb, out, o + from);
-                }
-                for (int j = Math.max(from, n2); j < to; j++) {
-                    float v = out[o + j];
-                    for (int p = 0, wj = wOff + j * cols; p < cols; p++) v = Math.fma(hPrev[hp + p], w[wj + p], v);
-                    out[o + j] = v;
-                }
+                // W^T(p, j) = W(j, p): step 1 along p, cols between columns j
+                partRow(cols, n2, from, to, hPrev, hp, wtPacked, w, wOff, 1, cols, out, o);
             }
             if (act != null) activateRow(act, to - from, out, o + from);
         }
@@ -175,24 +168,36 @@ public final class VectorKernels implements Kernels {
                                       float[] hCur, int hCurOff, float[] out, int outOff) {
         if (to <= from) return;
         checkPartBounds(from, to, cols);
-        int n2 = cols - cols % (2 * L), panelsEnd = Math.min(to, n2);
+        int n2 = cols - cols % (2 * L);
         for (int r = 0; r < batch; r++) {
             int o = outOff + r * cols, dn = deltaNextOff + r * rows;
             System.arraycopy(g, gOff + r * cols + from, out, o + from, to - from);
             if (wPacked == null) {
                 axpyRow(to - from, rows, deltaNext, dn, 1, w, wOff + from, cols, out, o + from);
             } else {
-                for (int p0 = 0; p0 < rows && from < panelsEnd; p0 += KC) {
-                    int kb = Math.min(KC, rows - p0);
-                    rowPanels(kb, panelsEnd - from, deltaNext, dn + p0, wPacked, p0 * n2 + from * kb, out, o + from);
-                }
-                for (int j = Math.max(from, n2); j < to; j++) {
-                    float v = out[o + j];
-                    for (int p = 0; p < rows; p++) v = Math.fma(deltaNext[dn + p], w[wOff + p * cols + j], v);
-                    out[o + j] = v;
-                }
+                partRow(rows, n2, from, to, deltaNext, dn, wPacked, w, wOff, cols, 1, out, o);
             }
             if (act != null) derivRow(act, to - from, hCur, hCurOff + r * cols + from, out, o + from);
+        }
+    }
+
+    /**
+     * Outputs [from, to) of one row, {@code c[c0 + j] += sum_p a[a0 + p] * B(p, j)} over k terms:
+     * the columns below n2 through B's packed panels (K blocks of KC, as {@link #outer} lays them
+     * out), the rest in scalar fma over B in place, {@code B(p, j) = b[bOff + p*bPs + j*bJs]};
+     * p in order per element, as every path of {@link #outer}.
+     */
+    private static void partRow(int k, int n2, int from, int to, float[] a, int a0, float[] packed, float[] b, int bOff,
+                                int bPs, int bJs, float[] c, int c0) {
+        int panelsEnd = Math.min(to, n2);
+        for (int p0 = 0; p0 < k && from < panelsEnd; p0 += KC) {
+            int kb = Math.min(KC, k - p0);
+            rowPanels(kb, panelsEnd - from, a, a0 + p0, packed, p0 * n2 + from * kb, c, c0 + from);
+        }
+        for (int j = Math.max(from, n2); j < to; j++) {
+            float v = c[c0 + j];
+            for (int p = 0, bj = bOff + j * bJs; p < k; p++, bj += bPs) v = Math.fma(a[a0 + p], b[bj], v);
+            c[c0 + j] = v;
         }
     }
 
