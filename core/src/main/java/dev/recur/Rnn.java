@@ -240,8 +240,8 @@ public final class Rnn implements AutoCloseable {
         ws.bp = bp;
         try {
             prepareBackward(ws, bp);
-            if (directionLanes(ws.batch)) ws.prepareLanes();
-            if (solo(ws.batch)) workers.runAlone(w -> backwardWorker(ws, w));
+            if (directionLanes(ws.batch) || wavefront(ws)) ws.prepareLanes();
+            if (solo(ws)) workers.runAlone(w -> backwardWorker(ws, w));
             else workers.run(w -> backwardWorker(ws, w));
             finishBackward(ws, bp);
         } finally {
@@ -291,9 +291,9 @@ public final class Rnn implements AutoCloseable {
         ws.forwardCall = call;
         call.out = out;
         call.outOff = outOff;
-        if (directionLanes(B)) ws.prepareLanes();
+        if (directionLanes(B) || wavefront(ws)) ws.prepareLanes();
         try {
-            if (solo(B)) workers.runAlone(call);
+            if (solo(ws)) workers.runAlone(call);
             else workers.run(call);
         } finally {
             call.out = null;
@@ -441,9 +441,27 @@ public final class Rnn implements AutoCloseable {
      * 2026-11-27): 0.65x, 0.72x, 0.92x the speed of one thread at H = 128, 256, 512. Alone, the
      * call gives bitwise the single-thread result.
      */
-    private boolean solo(int batch) {
-        return workers.size() > 1 && stepSplit(batch) == StepSplit.SINGLE && !directionLanes(batch);
+    private boolean solo(Workspace ws) {
+        return workers.size() > 1 && stepSplit(ws.batch) == StepSplit.SINGLE && !directionLanes(ws.batch) && !wavefront(ws);
     }
+
+    /**
+     * True when a stack of unidirectional layers runs as a wavefront of two stages: worker 0
+     * the lower layers, worker 1 the upper ones and the head, a block of steps behind (and in
+     * backward a block ahead), each alone on a lane of the workspace, with a barrier per block
+     * (not per step). For B below the thread count where a step is not split by rows (a row
+     * split of each layer measured better where it applies), in workspaces that keep every
+     * step (training, whole-sequence): a lower stage's next block must not overwrite the states
+     * the upper stage is still reading. Every layer and block runs the operations one thread
+     * runs, in the same order: bitwise the one-thread result.
+     */
+    private boolean wavefront(Workspace ws) {
+        return shape.directions() == 1 && shape.layers() >= 2 && workers.size() >= 2 && ws.batch < workers.size()
+                && ws.wholeSequence && stepSplit(ws.batch) == StepSplit.SINGLE;
+    }
+
+    /** The first layer of the wavefront's upper stage (which also runs the head). */
+    private int upperStage() { return (shape.layers() + 1) / 2; }
 
     /**
      * True when the two directions of each bidirectional layer run side by side, one worker
@@ -460,11 +478,11 @@ public final class Rnn implements AutoCloseable {
 
     /** The barrier between phases, or nothing for a call (or a direction lane) running alone. */
     private void sync(Workspace ws, int w) {
-        if (!ws.alone && !solo(ws.batch)) workers.barrier(w);
+        if (!ws.alone && !solo(ws)) workers.barrier(w);
     }
 
     /** Workers sharing the phases of this call (one in a direction lane). */
-    private int team(Workspace ws) { return ws.alone || solo(ws.batch) ? 1 : workers.size(); }
+    private int team(Workspace ws) { return ws.alone || solo(ws) ? 1 : workers.size(); }
 
     /**
      * Start of worker w's share of the H outputs of a row-split step: contiguous, in whole units
@@ -491,7 +509,9 @@ public final class Rnn implements AutoCloseable {
         final int D = shape.directions(), L = shape.layers(), Tn = ws.lengths.maxLength, bs = ws.blockSteps;
         double loss = 0;
         boolean head = ws.hasLossHead || out != null;
-        if (D == 1) {
+        if (D == 1 && wavefront(ws)) {
+            loss = forwardWavefront(ws, w, head, out, outOff);
+        } else if (D == 1) {
             // block by block through all layers: layer l+1 reads layer l's block while it is hot
             for (int t0 = 0; t0 < Tn; t0 += bs) {
                 int t1 = Math.min(t0 + bs, Tn);
@@ -520,6 +540,32 @@ public final class Rnn implements AutoCloseable {
             if (head) for (int t0 = 0; t0 < Tn; t0 += bs) loss += head(ws, w, t0, Math.min(t0 + bs, Tn), out, outOff);
         }
         ws.partialLoss[w] = loss;
+    }
+
+    /**
+     * The wavefront's forward (see {@link #wavefront}): in round i, stage s runs block i - s
+     * through its layers (the upper stage then its head); a barrier ends each round, after
+     * which the upper stage may read the block the lower one finished.
+     */
+    private double forwardWavefront(Workspace ws, int w, boolean head, float[] out, int outOff) {
+        final int L = shape.layers(), Tn = ws.lengths.maxLength, bs = ws.blockSteps, blocks = (Tn + bs - 1) / bs;
+        final int split = upperStage();
+        double loss = 0;
+        for (int i = 0; i <= blocks; i++) {
+            int b = i - w;
+            if (w < 2 && b >= 0 && b < blocks) {
+                Workspace v = ws.lane(w);
+                int t0 = b * bs, t1 = Math.min(t0 + bs, Tn);
+                for (int l = w == 0 ? 0 : split; l < (w == 0 ? split : L); l++) {
+                    hoist(v, 0, l, 0, t0, t1);
+                    recurForward(v, 0, l, 0, t0, t1);
+                    captureFinals(v, l, 0, t0, t1);
+                }
+                if (w == 1 && head) loss += head(v, 0, t0, t1, out, outOff);
+            }
+            workers.barrier(w);
+        }
+        return loss;
     }
 
     /** Every block of layer l, direction d (the reverse direction walks the blocks from the end). */
@@ -890,7 +936,9 @@ public final class Rnn implements AutoCloseable {
     private void backwardWorker(Workspace ws, int w) {
         final int D = shape.directions(), L = shape.layers(), Tn = ws.lengths.maxLength, bs = ws.blockSteps;
         final int lastBlock = (Tn - 1) / bs * bs;
-        if (D == 1) {
+        if (D == 1 && wavefront(ws)) {
+            backwardWavefront(ws, w, lastBlock);
+        } else if (D == 1) {
             for (int t0 = lastBlock; t0 >= 0; t0 -= bs) {
                 int t1 = Math.min(t0 + bs, Tn);
                 for (int l = L - 1; l >= 0; l--) layerBackward(ws, w, l, 0, t0, t1, (L - 1 - l) & 1);
@@ -918,6 +966,34 @@ public final class Rnn implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * The wavefront's backward: blocks from the last, the upper stage a round ahead. Each stage
+     * writes dL/dx for the layer below it into its own lane's buffer (one block); between rounds
+     * the upper stage's, for the lowest of its layers, is copied into the lower stage's lane,
+     * where the lower stage reads it in the next round (while the upper stage overwrites its own
+     * with the next block).
+     */
+    private void backwardWavefront(Workspace ws, int w, int lastBlock) {
+        final int L = shape.layers(), Tn = ws.lengths.maxLength, bs = ws.blockSteps, blocks = lastBlock / bs + 1;
+        final int split = upperStage(), handed = (L - 1 - split) & 1;
+        for (int i = 0; i <= blocks; i++) {
+            int b = i - (1 - w);
+            if (w < 2 && b >= 0 && b < blocks) {
+                Workspace v = ws.lane(w);
+                int t0 = lastBlock - b * bs, t1 = Math.min(t0 + bs, Tn);
+                for (int l = (w == 0 ? split : L) - 1; l >= (w == 0 ? 0 : split); l--) {
+                    layerBackward(v, 0, l, 0, t0, t1, (L - 1 - l) & 1);
+                }
+            }
+            workers.barrier(w);
+            float[] from = ws.lane(1).gradBelow[handed], to = ws.lane(0).gradBelow[handed];
+            int nw = workers.size();
+            System.arraycopy(from, lo(w, nw, from.length), to, lo(w, nw, from.length), lo(w + 1, nw, from.length) - lo(w, nw, from.length));
+            workers.barrier(w);
+        }
+        if (w < 2) for (int l = w == 0 ? 0 : split; l < (w == 0 ? split : L); l++) initialStateGradient(ws.lane(w), 0, l, 0);
     }
 
     /** Every block of layer l, direction d, in backward order (the forward direction from the end, the reverse from the start). */

@@ -279,10 +279,11 @@ public final class Workspace {
     private static float[] copyShape(float[] a) { return a == null ? null : new float[a.length]; }
 
     /**
-     * Brings both direction lanes up to date with the current call (their per-call fields copied
-     * from this workspace), making them on first use; the calling thread does this before the
-     * workers start. Lane 1's dL/d(network input) goes to {@link #laneDX}, zeroed here, when the
-     * call asks for dL/dx.
+     * Brings both lanes up to date with the current call (their per-call fields copied from this
+     * workspace), making them on first use; the calling thread does this before the workers
+     * start. A lane is a direction of a bidirectional layer, or a stage of a stack's wavefront.
+     * In a bidirectional network lane 1's dL/d(network input) goes to {@link #laneDX}, zeroed
+     * here, when the call asks for dL/dx.
      */
     void prepareLanes() {
         if (lanes == null) lanes = new Workspace[] {new Workspace(this, false), new Workspace(this, true)};
@@ -317,7 +318,7 @@ public final class Workspace {
         v.generation = generation;
         v.grads = grads;
         v.bp = bp;
-        if (d == 1 && bp != null && bp.dX != null) {
+        if (d == 1 && shape.bidirectional() && bp != null && bp.dX != null) {
             int n = maxSteps * maxBatch * shape.input();
             if (laneDX == null || laneDX.length < n) laneDX = new float[n];
             else Arrays.fill(laneDX, 0, n, 0f);
