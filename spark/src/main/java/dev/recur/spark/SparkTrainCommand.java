@@ -30,7 +30,7 @@ import java.util.stream.IntStream;
         sortOptions = false,
         usageHelpAutoWidth = true,
         description = {
-                "Each iteration the driver broadcasts the parameters; the task of each partition draws its share of the "
+                "Each iteration's job carries the parameters to the tasks; the task of each partition draws its share of the "
                         + "global batch (--batch sequences in all) as windows of --seq-len steps from h0 = 0, chosen by "
                         + "(seed, iteration, partition); it runs forward and exact BPTT; the driver adds the partitions' "
                         + "losses and gradients in partition order, clips and takes the optimiser step.",
@@ -539,7 +539,7 @@ final class SparkTrainCommand extends SparkCommand {
         m.put("parameters", (long) spec.parameterCount());
         m.put("gradient_bytes_per_iter", r.gradientBytesPerIter());
         m.put("driver_gradient_bytes_per_iter", r.driverGradientBytesPerIter());
-        m.put("broadcast_bytes_per_iter", r.broadcastBytesPerIter());
+        m.put("parameter_bytes_per_iter", r.parameterBytesPerIter());
         m.put("kernels", new LinkedHashMap<String, Object>(r.kernels()));
         m.put("kernels_warning", warning);
         m.put("spark_start_seconds", startSeconds);
@@ -566,8 +566,8 @@ final class SparkTrainCommand extends SparkCommand {
         } else {
             o.printf(Locale.ROOT, "training loss %.4g -> %.4g (1/2 squared error per step)%n", r.lossFirst(), r.lossLast());
         }
-        o.printf(Locale.ROOT, "gradient bytes per iteration: %s from the tasks, %s into the driver; broadcast %s%n",
-                bytes(r.gradientBytesPerIter()), bytes(r.driverGradientBytesPerIter()), bytes(r.broadcastBytesPerIter()));
+        o.printf(Locale.ROOT, "gradient bytes per iteration: %s from the tasks, %s into the driver; parameters %s to the tasks%n",
+                bytes(r.gradientBytesPerIter()), bytes(r.driverGradientBytesPerIter()), bytes(r.parameterBytesPerIter()));
         if (save != null) o.println("saved " + save + " at iteration " + r.iters());
     }
 
