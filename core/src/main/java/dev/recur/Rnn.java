@@ -1640,9 +1640,10 @@ public final class Rnn implements AutoCloseable {
         /**
          * Threads per call (the calling thread plus {@code n - 1} pool threads owned by the
          * engine; default 1). Work is split over the batch and over rows of the hoisted
-         * products; with B smaller than n, one step of the recurrence is split by rows of W
-         * when H is at least the split threshold (512; Elman cells), which gives the same bits
-         * as one thread.
+         * products; with B smaller than n, one step of an Elman recurrence is split by rows of
+         * W when H is at least the split threshold (512), a bidirectional layer runs its two
+         * directions side by side, and a stack of unidirectional layers in a training workspace
+         * runs as a two-stage wavefront (the row split and the wavefront give one thread's bits).
          */
         public Builder threads(int n) {
             Checks.positive("threads", n);
