@@ -465,7 +465,7 @@ public final class Rnn implements AutoCloseable {
 
     /**
      * True when the two directions of each bidirectional layer run side by side, one worker
-     * each, on the workspace's two direction lanes (Workspace#lane): B below the thread count,
+     * each, on the workspace's two lanes (Workspace#lane): B below the thread count,
      * where splitting the batch is not possible. Each direction's steps then need no barrier at
      * all (the directions are independent until the next layer), where a row-split step needs
      * one per step. The directions' dL/dx into the layer below are summed after each layer, in

@@ -130,15 +130,17 @@ public final class Workspace {
     Backprop bp;
 
     /**
-     * True for a direction lane (see {@link #lane}): a view that one worker runs alone, with no
-     * barriers, on one direction of a bidirectional layer while another worker runs the other.
+     * True for a lane (see {@link #lane}): a view that one worker runs alone, with no barriers,
+     * on one direction of a bidirectional layer while another worker runs the other, or on one
+     * stage of a stack's wavefront while another worker runs the other stage.
      */
     final boolean alone;
-    /** The two direction lanes of this workspace, made on first use; null until then. */
+    /** The two lanes of this workspace, made on first use; null until then. */
     private Workspace[] lanes;
     /**
-     * The reverse lane's own dL/dx targets, added into the shared ones after each layer: its
-     * pair of between-layer buffers, and dL/d(network input) in the caller's layout (T*B*I).
+     * A bidirectional network's reverse lane's dL/d(network input), in the caller's layout
+     * (T*B*I), added into the caller's array after layer 0 (its between-layer dL/dx has a pair
+     * of buffers of its own in the lane).
      */
     float[] laneDX;
 
@@ -207,11 +209,12 @@ public final class Workspace {
     }
 
     /**
-     * A direction lane of {@code parent}: every per-layer-direction array and the call's
-     * bookkeeping shared, the block buffers its phases write its own ({@code ownBuffers}; lane 0
-     * borrows the parent's, which nobody else uses while the lanes run), and with its own
-     * between-layer dL/dx pair (the reverse lane: both directions add into those, so each adds
-     * into its own and the driver sums them).
+     * A lane of {@code parent}: every per-layer-direction array and the call's bookkeeping
+     * shared; the block buffers its phases write, and its between-layer dL/dx pair, its own
+     * ({@code ownBuffers}; lane 0 borrows the parent's, which nobody else uses while the lanes
+     * run). Both directions of a layer add into a between-layer buffer, so the reverse lane adds
+     * into its own and the driver sums them; a wavefront's upper stage writes into its own while
+     * the lower stage reads the previous block's copy.
      */
     private Workspace(Workspace parent, boolean ownBuffers) {
         Shape s = parent.shape;
@@ -290,7 +293,7 @@ public final class Workspace {
         for (int d = 0; d < 2; d++) syncLane(d);
     }
 
-    /** Direction lane {@code d} as {@link #prepareLanes} left it. */
+    /** Lane {@code d} (a direction, or a wavefront stage) as {@link #prepareLanes} left it. */
     Workspace lane(int d) { return lanes[d]; }
 
     private void syncLane(int d) {
@@ -472,8 +475,9 @@ public final class Workspace {
 
     /**
      * Bytes held by this workspace's arrays (what a memory budget should count), including the
-     * second direction lane's own buffers once a bidirectional call with fewer sequences than
-     * threads has made them (its block buffers, its between-layer gradients, and dL/dx).
+     * second lane's own buffers once a call with fewer sequences than threads has made them (a
+     * bidirectional network, or a stack run as a wavefront: its block buffers, its
+     * between-layer gradients, and dL/dx).
      */
     public long bytes() {
         long lane = 0;
