@@ -476,12 +476,12 @@ public final class Rnn implements AutoCloseable {
         return shape.directions() == 2 && workers.size() >= 2 && batch < workers.size();
     }
 
-    /** The barrier between phases, or nothing for a call (or a direction lane) running alone. */
+    /** The barrier between phases, or nothing for a call (or a lane: a direction or a wavefront stage) running alone. */
     private void sync(Workspace ws, int w) {
         if (!ws.alone && !solo(ws)) workers.barrier(w);
     }
 
-    /** Workers sharing the phases of this call (one in a direction lane). */
+    /** Workers sharing the phases of this call (one in a lane). */
     private int team(Workspace ws) { return ws.alone || solo(ws) ? 1 : workers.size(); }
 
     /**
