@@ -37,6 +37,31 @@ class DirectionLanesTest {
         return list.stream();
     }
 
+    /** The second lane's own buffers count in bytes() once a call made them; a one-thread engine makes none. */
+    @org.junit.jupiter.api.Test
+    void lanesCountInBytes() {
+        Shape shape = Shape.network(5, 24, 4, 2, true, Cell.GRU);
+        Params params = Params.random(shape, 2);
+        ThreadedRun.Problem p = ThreadedRun.Problem.of(shape, 1, 30, 0, false, 5);
+        for (int threads : new int[] {1, 2}) {
+            try (Rnn rnn = Rnn.builder(shape).threads(threads).build()) {
+                Workspace ws = rnn.trainingWorkspace(1, 30);
+                long before = ws.bytes();
+                Batch b = new Batch(1, 30).input(p.x()).targets(p.y()).loss(Loss.CROSS_ENTROPY);
+                rnn.forward(params, ws, b);
+                rnn.backward(params, ws, Grads.zeros(shape), new Backprop().inputGradient(new float[p.x().length], 0));
+                long after = ws.bytes();
+                if (threads == 1) {
+                    assertEquals(before, after, "one thread: no lanes");
+                } else {
+                    // at least lane 1's pre-activation block and its two between-layer buffers (30 rows x 2H each)
+                    long atLeast = 4L * (30L * shape.gates() * 24 + 2L * 30 * 2 * 24);
+                    assertTrue(after - before >= atLeast, () -> "lanes added " + (after - before) + " bytes, expected >= " + atLeast);
+                }
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0} {1} H={2} layers={3} B={4} threads={5} classes={6}")
     @MethodSource("cases")
     void directionsSideBySideMatchOneThread(KernelChoice k, Cell cell, int h, int layers, int batch, int threads, boolean classes) {
