@@ -183,8 +183,8 @@ final class BenchCommand extends BaseCommand {
         }
         if (!(maxWarmup > 0) || !Double.isFinite(maxWarmup)) throw CliException.usage("--max-warmup = " + maxWarmup + ", expected seconds > 0");
         Activation act = TrainCommand.parseActivation(activation);
-        int I = TrainCommand.positive("--input", input != null ? input : 64);
-        int O = TrainCommand.positive("--output", output != null ? output : 64);
+        int I = OptionChecks.positive("--input", input != null ? input : 64);
+        int O = OptionChecks.positive("--output", output != null ? output : 64);
         if (KernelsLookup.vectorUnavailableReason() == null) peak = FmaPeak.gflops();
         if (hidden != null) return oneCase(act, I, O);
         if (batch != null || steps != null || layers != null || bidirectional || cell != null || !lengths.equals("all")) {
@@ -195,10 +195,10 @@ final class BenchCommand extends BaseCommand {
     }
 
     private int oneCase(Activation act, int I, int O) {
-        int H = TrainCommand.positive("--hidden", hidden);
-        int B = TrainCommand.positive("--batch", batch != null ? batch : 1);
-        int T = TrainCommand.positive("--steps", steps != null ? steps : 1000);
-        int L = TrainCommand.positive("--layers", layers != null ? layers : 1);
+        int H = OptionChecks.positive("--hidden", hidden);
+        int B = OptionChecks.positive("--batch", batch != null ? batch : 1);
+        int T = OptionChecks.positive("--steps", steps != null ? steps : 1000);
+        int L = OptionChecks.positive("--layers", layers != null ? layers : 1);
         Cell c = cell == null ? Cell.ELMAN : ModelOptions.parseCell(cell);
         if (c != Cell.ELMAN && act != Activation.TANH) {
             throw CliException.usage("--activation " + activation + " with --cell " + c.id() + ", expected tanh (fixed for gated cells)");

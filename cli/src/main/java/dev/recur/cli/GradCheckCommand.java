@@ -112,9 +112,9 @@ final class GradCheckCommand extends BaseCommand {
 
     @Override
     int execute() {
-        TrainCommand.positive("--steps", steps);
-        TrainCommand.positive("--batch", batch);
-        TrainCommand.positive("--max-per-block", maxPerBlock);
+        OptionChecks.positive("--steps", steps);
+        OptionChecks.positive("--batch", batch);
+        OptionChecks.positive("--max-per-block", maxPerBlock);
         if (!(eps > 0) || !Double.isFinite(eps)) throw CliException.usage("--eps = " + eps + ", expected a number > 0");
         if (!(tol > 0)) throw CliException.usage("--tol = " + tol + ", expected a number > 0");
         Shape s;
@@ -133,10 +133,10 @@ final class GradCheckCommand extends BaseCommand {
             lossKind = loss != null || m.meta().containsKey("loss") ? ModelOptions.loss(loss, m, model) : Loss.CROSS_ENTROPY;
             classIn = classInputs != null ? classInputs : m.meta().get("vocabulary") != null;
         } else {
-            TrainCommand.positive("--input", input);
-            TrainCommand.positive("--hidden", hidden);
-            TrainCommand.positive("--output", output);
-            TrainCommand.positive("--layers", layers);
+            OptionChecks.positive("--input", input);
+            OptionChecks.positive("--hidden", hidden);
+            OptionChecks.positive("--output", output);
+            OptionChecks.positive("--layers", layers);
             Cell c = cell == null ? Cell.ELMAN : ModelOptions.parseCell(cell);
             s = layers == 1 && !bidirectional && c == Cell.ELMAN ? new Shape(input, hidden, output)
                     : Shape.network(input, hidden, output, layers, bidirectional, c);

@@ -213,8 +213,8 @@ final class TrainCommand extends BaseCommand {
 
     private TrainConfig resolveConfig(Task t) {
         Task.Defaults d = t.defaults();
-        int H = positive("--hidden", hidden != null ? hidden : d.hidden());
-        int nl = positive("--layers", layers != null ? layers : 1);
+        int H = OptionChecks.positive("--hidden", hidden != null ? hidden : d.hidden());
+        int nl = OptionChecks.positive("--layers", layers != null ? layers : 1);
         if (nl > 64) throw CliException.usage("--layers = " + nl + ", expected at most 64");
         dev.recur.Cell c = cell == null ? dev.recur.Cell.ELMAN : ModelOptions.parseCell(cell);
         String act = parseActivation(activation == null ? "tanh" : activation).id();
@@ -222,13 +222,13 @@ final class TrainCommand extends BaseCommand {
             throw CliException.usage("--activation " + activation + " with --cell " + c.id() + ", expected tanh or no "
                     + "--activation (a gated cell's activations are fixed)");
         }
-        int T = positive("--seq-len", seqLen != null ? seqLen : d.seqLen());
+        int T = OptionChecks.positive("--seq-len", seqLen != null ? seqLen : d.seqLen());
         if (t instanceof CopyTask && T < CopyTask.minSeqLen()) {
             throw CliException.usage("--seq-len = " + T + ", expected >= " + CopyTask.minSeqLen() + " for the copy task "
                     + "(" + CopyTask.K + " symbols, a marker, " + CopyTask.K + " recalls)");
         }
         if (t instanceof AddingTask && T < 2) throw CliException.usage("--seq-len = " + T + ", expected >= 2 for the adding task");
-        int B = positive("--batch", batch != null ? batch : d.batch());
+        int B = OptionChecks.positive("--batch", batch != null ? batch : d.batch());
         String opt = optimizer == null ? d.optimizer() : optimizer.toLowerCase(Locale.ROOT);
         if (!List.of("sgd", "adagrad", "adam").contains(opt)) {
             throw CliException.usage("--optimizer = '" + optimizer + "', expected one of sgd, adagrad, adam");
@@ -255,8 +255,8 @@ final class TrainCommand extends BaseCommand {
             case "truncated" -> {
                 kk2 = k2 != null ? k2 : T;
                 kk1 = k1 != null ? k1 : Math.max(1, (kk2 + 3) / 4);
-                positive("--k1", kk1);
-                positive("--k2", kk2);
+                OptionChecks.positive("--k1", kk1);
+                OptionChecks.positive("--k2", kk2);
                 if (kk1 > kk2) throw CliException.usage("--k1 = " + kk1 + " > --k2 = " + kk2 + ", expected k1 <= k2");
                 if (kk1 > T) throw CliException.usage("--k1 = " + kk1 + ", expected <= --seq-len = " + T);
             }
@@ -278,16 +278,6 @@ final class TrainCommand extends BaseCommand {
         }
     }
 
-    static int positive(String option, int v) {
-        if (v <= 0) throw CliException.usage(option + " = " + v + ", expected a whole number >= 1");
-        return v;
-    }
-
-    static long positive(String option, long v) {
-        if (v <= 0) throw CliException.usage(option + " = " + v + ", expected a whole number >= 1");
-        return v;
-    }
-
     // ---------------------------------------------------------------- resume
 
     private ModelFile.Model readResume(Path file) throws IOException {
@@ -305,38 +295,28 @@ final class TrainCommand extends BaseCommand {
         }
         TrainConfig c = TrainConfig.fromMap(trainMeta, file.toString());
         // options given now must agree with the saved run
-        conflict("--task", task, c.task(), file);
-        conflict("--data", data == null ? null : data.toAbsolutePath().toString(), c.data(), file);
-        conflict("--hidden", hidden, c.hidden(), file);
-        conflict("--layers", layers, c.layers(), file);
-        conflict("--cell", cell == null ? null : ModelOptions.parseCell(cell).id(), c.cell(), file);
-        conflict("--activation", activation == null ? null : parseActivation(activation).id(), c.activation(), file);
-        conflict("--seq-len", seqLen, c.seqLen(), file);
-        conflict("--batch", batch, c.batch(), file);
-        conflict("--optimizer", optimizer == null ? null : optimizer.toLowerCase(Locale.ROOT), c.optimizer(), file);
-        conflict("--lr", lr, c.lr(), file);
-        conflict("--clip", clip, c.clip(), file);
-        conflict("--clip-value", clipValue, c.clipValue(), file);
-        conflict("--bptt", bptt == null ? null : bptt.toLowerCase(Locale.ROOT), c.bptt(), file);
-        conflict("--k1", k1, c.k1(), file);
-        conflict("--k2", k2, c.k2(), file);
-        conflict("--val-fraction", valFraction, c.valFraction(), file);
-        conflict("--seed", given("--seed") ? compute.seed : null, c.seed(), file);
+        OptionChecks.sameAsSaved("--task", task, c.task(), file);
+        OptionChecks.sameAsSaved("--data", data == null ? null : data.toAbsolutePath().toString(), c.data(), file);
+        OptionChecks.sameAsSaved("--hidden", hidden, c.hidden(), file);
+        OptionChecks.sameAsSaved("--layers", layers, c.layers(), file);
+        OptionChecks.sameAsSaved("--cell", cell == null ? null : ModelOptions.parseCell(cell).id(), c.cell(), file);
+        OptionChecks.sameAsSaved("--activation", activation == null ? null : parseActivation(activation).id(), c.activation(), file);
+        OptionChecks.sameAsSaved("--seq-len", seqLen, c.seqLen(), file);
+        OptionChecks.sameAsSaved("--batch", batch, c.batch(), file);
+        OptionChecks.sameAsSaved("--optimizer", optimizer == null ? null : optimizer.toLowerCase(Locale.ROOT), c.optimizer(), file);
+        OptionChecks.sameAsSaved("--lr", lr, c.lr(), file);
+        OptionChecks.sameAsSaved("--clip", clip, c.clip(), file);
+        OptionChecks.sameAsSaved("--clip-value", clipValue, c.clipValue(), file);
+        OptionChecks.sameAsSaved("--bptt", bptt == null ? null : bptt.toLowerCase(Locale.ROOT), c.bptt(), file);
+        OptionChecks.sameAsSaved("--k1", k1, c.k1(), file);
+        OptionChecks.sameAsSaved("--k2", k2, c.k2(), file);
+        OptionChecks.sameAsSaved("--val-fraction", valFraction, c.valFraction(), file);
+        OptionChecks.sameAsSaved("--seed", given("--seed") ? compute.seed : null, c.seed(), file);
         if (c.hidden() != m.shape().hidden() || c.layers() != m.shape().layers() || !c.cell().equals(m.shape().cell().id())) {
             throw CliException.runtime(file + ": meta.train says " + c.layers() + " x " + c.cell() + " with hidden = " + c.hidden()
                     + ", but the arrays are a " + m.shape());
         }
         return c;
-    }
-
-    private static void conflict(String option, Object given, Object saved, Path file) {
-        if (given == null) return;
-        boolean same = given instanceof Number g && saved instanceof Number s
-                ? g.doubleValue() == s.doubleValue() : given.equals(saved);
-        if (!same) {
-            throw CliException.usage(option + " = " + given + " differs from the saved run's " + saved + " (" + file
-                    + "), expected the same value or the option left out when resuming");
-        }
     }
 
     // ---------------------------------------------------------------- the run
@@ -368,14 +348,14 @@ final class TrainCommand extends BaseCommand {
             throw CliException.usage("--iters = " + totalIters + ", but the saved run is already at iteration "
                     + startIter + ", expected more to continue");
         }
-        long logN = logEvery != null ? positive("--log-every", logEvery) : Math.max(1, d.logEvery());
-        long valN = valEvery != null ? positive("--val-every", valEvery) : Math.max(1, (totalIters + 4) / 5);
+        long logN = logEvery != null ? OptionChecks.positive("--log-every", logEvery) : Math.max(1, d.logEvery());
+        long valN = valEvery != null ? OptionChecks.positive("--val-every", valEvery) : Math.max(1, (totalIters + 4) / 5);
         if (saveEvery != null) {
-            positive("--save-every", saveEvery);
+            OptionChecks.positive("--save-every", saveEvery);
             if (save == null) throw CliException.usage("--save-every needs --save FILE.npz");
         }
         if (sampleLength < 0) throw CliException.usage("--sample = " + sampleLength + ", expected a whole number >= 0");
-        if (save != null) checkSavePath(save);
+        if (save != null) OptionChecks.savePath(save);
         int threads = compute.threadCount();
 
         Params params = saved != null ? saved.params() : Params.random(shape, Seeds.mix(cfg.seed(), 1));
@@ -610,7 +590,7 @@ final class TrainCommand extends BaseCommand {
             }
             return Math.max(1, (long) Math.ceil(epochs * per));
         }
-        return iters != null ? positive("--iters", iters) : d.iters();
+        return iters != null ? OptionChecks.positive("--iters", iters) : d.iters();
     }
 
     private static Optimizer optimizer(TrainConfig cfg, int size) {
@@ -621,14 +601,6 @@ final class TrainCommand extends BaseCommand {
             case "adam" -> new Adam(size, rate);
             default -> throw CliException.usage("--optimizer = '" + cfg.optimizer() + "', expected one of sgd, adagrad, adam");
         };
-    }
-
-    private static void checkSavePath(Path p) {
-        Path dir = p.toAbsolutePath().getParent();
-        if (dir != null && !Files.isDirectory(dir)) {
-            throw CliException.usage("--save " + p + ": the folder " + dir + " does not exist, expected an existing folder");
-        }
-        if (Files.isDirectory(p)) throw CliException.usage("--save " + p + ": is a folder, expected a file name");
     }
 
     // ---------------------------------------------------------------- save and restore

@@ -2,6 +2,7 @@ package dev.recur.spark;
 
 import dev.recur.Cell;
 import dev.recur.cli.CliException;
+import dev.recur.cli.OptionChecks;
 import dev.recur.cli.Corpora;
 import dev.recur.cli.Main;
 import dev.recur.io.Json;
@@ -13,7 +14,6 @@ import org.apache.spark.storage.StorageLevel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -190,19 +190,19 @@ final class SparkTrainCommand extends SparkCommand {
             default -> throw CliException.usage("--task = '" + taskName + "', expected grammar, text, npy or list");
         }
         if (s == null) s = resolve(taskName, d, P);
-        long logN = logEvery != null ? positive("--log-every", logEvery) : Math.max(1, d.logEvery());
+        long logN = logEvery != null ? OptionChecks.positive("--log-every", logEvery) : Math.max(1, d.logEvery());
         if (saveEvery != null) {
-            positive("--save-every", saveEvery);
+            OptionChecks.positive("--save-every", saveEvery);
             if (save == null) throw CliException.usage("--save-every needs --save FILE.npz");
         }
-        if (save != null) checkSavePath(save);
+        if (save != null) OptionChecks.savePath(save);
         boolean lines = switch (progress.toLowerCase(Locale.ROOT)) {
             case "auto", "lines", "bar" -> true;
             case "none", "off" -> false;
             default -> throw CliException.usage("--progress = '" + progress + "', expected one of auto, lines, none");
         };
         if (iters != null && epochs != null) throw CliException.usage("--iters and --epochs both given, expected one of them");
-        if (iters != null) positive("--iters", iters);
+        if (iters != null) OptionChecks.positive("--iters", iters);
         if (epochs != null && !(epochs > 0 && Double.isFinite(epochs))) {
             throw CliException.usage("--epochs = " + epochs + ", expected a number > 0");
         }
@@ -321,10 +321,10 @@ final class SparkTrainCommand extends SparkCommand {
     }
 
     private TrainSettings resolve(String taskName, Corpora.Defaults d, int P) {
-        int H = positive("--hidden", hidden != null ? hidden : d.hidden());
-        int nl = positive("--layers", layers != null ? layers : 1);
+        int H = OptionChecks.positive("--hidden", hidden != null ? hidden : d.hidden());
+        int nl = OptionChecks.positive("--layers", layers != null ? layers : 1);
         if (nl > 64) throw CliException.usage("--layers = " + nl + ", expected at most 64");
-        Cell c = parseCell(cell);
+        Cell c = OptionChecks.cell(cell);
         String act = activation == null ? "tanh" : activation.toLowerCase(Locale.ROOT);
         if (!ModelSpec.ACTIVATIONS.contains(act)) {
             throw CliException.usage("--activation = '" + activation + "', expected one of tanh, sigmoid, relu");
@@ -333,8 +333,8 @@ final class SparkTrainCommand extends SparkCommand {
             throw CliException.usage("--activation " + activation + " with --cell " + c.id() + ", expected tanh or no "
                     + "--activation (a gated cell's activations are fixed)");
         }
-        int T = positive("--seq-len", seqLen != null ? seqLen : d.seqLen());
-        int B = positive("--batch", batch != null ? batch : d.batch());
+        int T = OptionChecks.positive("--seq-len", seqLen != null ? seqLen : d.seqLen());
+        int B = OptionChecks.positive("--batch", batch != null ? batch : d.batch());
         if (P > B) {
             throw CliException.usage("--partitions = " + P + " > --batch = " + B + ", expected at most one partition per "
                     + "sequence of the global batch");
@@ -357,61 +357,23 @@ final class SparkTrainCommand extends SparkCommand {
 
     /** Options given with --resume must agree with the saved run. */
     private TrainSettings agree(TrainSettings c, Path file) {
-        conflict("--task", task, c.task(), file);
-        conflict("--data", dataPath(data), c.data(), file);
-        conflict("--inputs", dataPath(inputs), c.task().equals("npy") ? c.data() : null, file);
-        conflict("--targets", dataPath(targets), c.targets(), file);
-        conflict("--hidden", hidden, c.hidden(), file);
-        conflict("--layers", layers, c.layers(), file);
-        conflict("--cell", cell == null ? null : parseCell(cell).id(), c.cell(), file);
-        conflict("--activation", activation == null ? null : activation.toLowerCase(Locale.ROOT), c.activation(), file);
-        conflict("--seq-len", seqLen, c.seqLen(), file);
-        conflict("--batch", batch, c.batch(), file);
-        conflict("--optimizer", optimizer == null ? null : optimizer.toLowerCase(Locale.ROOT), c.optimizer(), file);
-        conflict("--lr", lr, c.lr(), file);
-        conflict("--clip", clip, c.clip(), file);
-        conflict("--clip-value", clipValue, c.clipValue(), file);
-        conflict("--seed", given("--seed") ? seed : null, c.seed(), file);
-        conflict("--partitions", given("--partitions") ? partitions : null, c.partitions(), file);
+        OptionChecks.sameAsSaved("--task", task, c.task(), file);
+        OptionChecks.sameAsSaved("--data", dataPath(data), c.data(), file);
+        OptionChecks.sameAsSaved("--inputs", dataPath(inputs), c.task().equals("npy") ? c.data() : null, file);
+        OptionChecks.sameAsSaved("--targets", dataPath(targets), c.targets(), file);
+        OptionChecks.sameAsSaved("--hidden", hidden, c.hidden(), file);
+        OptionChecks.sameAsSaved("--layers", layers, c.layers(), file);
+        OptionChecks.sameAsSaved("--cell", cell == null ? null : OptionChecks.cell(cell).id(), c.cell(), file);
+        OptionChecks.sameAsSaved("--activation", activation == null ? null : activation.toLowerCase(Locale.ROOT), c.activation(), file);
+        OptionChecks.sameAsSaved("--seq-len", seqLen, c.seqLen(), file);
+        OptionChecks.sameAsSaved("--batch", batch, c.batch(), file);
+        OptionChecks.sameAsSaved("--optimizer", optimizer == null ? null : optimizer.toLowerCase(Locale.ROOT), c.optimizer(), file);
+        OptionChecks.sameAsSaved("--lr", lr, c.lr(), file);
+        OptionChecks.sameAsSaved("--clip", clip, c.clip(), file);
+        OptionChecks.sameAsSaved("--clip-value", clipValue, c.clipValue(), file);
+        OptionChecks.sameAsSaved("--seed", given("--seed") ? seed : null, c.seed(), file);
+        OptionChecks.sameAsSaved("--partitions", given("--partitions") ? partitions : null, c.partitions(), file);
         return c;
-    }
-
-    private static void conflict(String option, Object given, Object saved, Path file) {
-        if (given == null) return;
-        boolean same = given instanceof Number g && saved instanceof Number s
-                ? g.doubleValue() == s.doubleValue() : given.equals(saved);
-        if (!same) {
-            throw CliException.usage(option + " = " + given + " differs from the saved run's " + saved + " (" + file
-                    + "), expected the same value or the option left out when resuming");
-        }
-    }
-
-    /** --cell: rnn (the default), gru or lstm. */
-    private static Cell parseCell(String option) {
-        if (option == null) return Cell.ELMAN;
-        try {
-            return Cell.parse(option);
-        } catch (IllegalArgumentException e) {
-            throw CliException.usage("--cell = '" + option + "', expected rnn, gru or lstm");
-        }
-    }
-
-    static int positive(String option, int v) {
-        if (v <= 0) throw CliException.usage(option + " = " + v + ", expected a whole number >= 1");
-        return v;
-    }
-
-    static long positive(String option, long v) {
-        if (v <= 0) throw CliException.usage(option + " = " + v + ", expected a whole number >= 1");
-        return v;
-    }
-
-    private static void checkSavePath(Path p) {
-        Path dir = p.toAbsolutePath().getParent();
-        if (dir != null && !Files.isDirectory(dir)) {
-            throw CliException.usage("--save " + p + ": the folder " + dir + " does not exist, expected an existing folder");
-        }
-        if (Files.isDirectory(p)) throw CliException.usage("--save " + p + ": is a folder, expected a file name");
     }
 
     // ---------------------------------------------------------------- data
