@@ -489,19 +489,19 @@ public final class VectorKernels implements Kernels {
             ThreadLocal.withInitial(() -> new float[][] {new float[MC * KC], new float[KC * NC]});
 
     /**
-     * {@code C(i, j) += sum_p A(i, p) B(p, j)} with A(i, p) at {@code a[aOff + p*aPs + i*aRs]}
-     * and B(p, j) at {@code b[bOff + p*bPs + j*bJs]}. Either aPs or aRs is 1 (A row-major:
-     * gemmNN and the recurrent steps; or A^T row-major: gemmTN). B is row-major (bJs == 1), or,
-     * for the forward step, W^T read as W (bPs == 1), in which case {@code bPacked} holds its
-     * panels. With B row-major and not packed, fewer than 4 rows go through {@link #axpyRow}
-     * (packing the panels would cost more than the product). Else, outside in: blocks of KC reduction steps, blocks of NC columns (B's
-     * panels packed once, or read from {@code bPacked}), blocks of MC rows (A block packed, see
-     * {@link #packRows}), groups of four panels of 2L columns, tiles of 6 rows and then of 4
-     * rows and then single rows ({@link #rowPanels}); a tile holds its block of C in registers across the kb steps. Then, from B in
-     * place, one panel of L columns (B row-major only) and the remaining columns in scalar fma.
-     * Every path does {@code c = fma(a, b, c)} in p order per element, so the result is
-     * the same bits whichever tile, block or row path an element takes (C is stored and
-     * reloaded exactly between K blocks).
+     * {@code C(i, j) += sum_p A(i, p) B(p, j)} with A(i, p) at {@code a[aOff + p*aPs + i*aRs]} and
+     * B(p, j) at {@code b[bOff + p*bPs + j*bJs]}. Either aPs or aRs is 1 (A row-major: gemmNN and
+     * the recurrent steps; or A^T row-major: gemmTN). B is row-major (bJs == 1), or, for the
+     * forward step, W^T read as W (bPs == 1), in which case {@code bPacked} holds its panels. With
+     * B row-major and not packed, fewer than 4 rows go through {@link #axpyRow} (packing the panels
+     * would cost more than the product). Else, outside in: blocks of KC reduction steps, blocks of
+     * NC columns (B's panels packed once, or read from {@code bPacked}), blocks of MC rows (A block
+     * packed, see {@link #packRows}), groups of four panels of 2L columns, tiles of 6 rows and then
+     * of 4 rows and then single rows ({@link #rowPanels}); a tile holds its block of C in registers
+     * across the kb steps. Then, from B in place, one panel of L columns (B row-major only) and the
+     * remaining columns in scalar fma. Every path does {@code c = fma(a, b, c)} in p order per
+     * element, so the result is the same bits whichever tile, block or row path an element takes (C
+     * is stored and reloaded exactly between K blocks).
      */
     private static void outer(int m, int n, int k, float[] a, int aOff, int aPs, int aRs,
                               float[] b, int bOff, int bPs, int bJs, float[] bPacked, float[] c, int cOff, int ldc) {
