@@ -1,9 +1,12 @@
 package dev.recur.cli;
 
+import dev.recur.Activation;
 import dev.recur.Cell;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
 
 /**
  * The checks that options of several commands share (`recur train` and `recur spark train`
@@ -28,6 +31,49 @@ public final class OptionChecks {
     /** --cell: rnn (also when absent), gru or lstm. */
     public static Cell cell(String option) {
         return option == null ? Cell.ELMAN : ModelOptions.parseCell(option);
+    }
+
+    /** --layers: given or 1, at most 64. */
+    public static int layers(Integer given) {
+        int n = positive("--layers", given != null ? given : 1);
+        if (n > 64) throw CliException.usage("--layers = " + n + ", expected at most 64");
+        return n;
+    }
+
+    /** --activation (tanh when absent) for a cell: any of tanh, sigmoid, relu for rnn, tanh alone for the gated cells. */
+    public static Activation activation(String given, Cell cell) {
+        Activation a;
+        try {
+            a = Activation.parse(given == null ? "tanh" : given);
+        } catch (IllegalArgumentException e) {
+            throw CliException.usage("--activation = '" + given + "', expected one of tanh, sigmoid, relu");
+        }
+        if (cell != Cell.ELMAN && a != Activation.TANH) {
+            throw CliException.usage("--activation " + given + " with --cell " + cell.id() + ", expected tanh or no "
+                    + "--activation (a gated cell's activations are fixed)");
+        }
+        return a;
+    }
+
+    /** --optimizer, lower-cased (the default when absent): sgd, adagrad or adam. */
+    public static String optimizer(String given, String fallback) {
+        String opt = given == null ? fallback : given.toLowerCase(Locale.ROOT);
+        if (!List.of("sgd", "adagrad", "adam").contains(opt)) {
+            throw CliException.usage("--optimizer = '" + given + "', expected one of sgd, adagrad, adam");
+        }
+        return opt;
+    }
+
+    /** --lr: a finite number > 0. */
+    public static double learningRate(double rate) {
+        if (!(rate > 0) || !Double.isFinite(rate)) throw CliException.usage("--lr = " + rate + ", expected a number > 0");
+        return rate;
+    }
+
+    /** A finite number >= 0 where 0 turns the option off (--clip, --clip-value). */
+    public static double offOrPositive(String option, double v) {
+        if (!(v >= 0) || !Double.isFinite(v)) throw CliException.usage(option + " = " + v + ", expected a number >= 0 (0 = off)");
+        return v;
     }
 
     /** A --save target: a file name in an existing folder (checked before a run, not after it). */

@@ -214,14 +214,9 @@ final class TrainCommand extends BaseCommand {
     private TrainConfig resolveConfig(Task t) {
         Task.Defaults d = t.defaults();
         int H = OptionChecks.positive("--hidden", hidden != null ? hidden : d.hidden());
-        int nl = OptionChecks.positive("--layers", layers != null ? layers : 1);
-        if (nl > 64) throw CliException.usage("--layers = " + nl + ", expected at most 64");
-        dev.recur.Cell c = cell == null ? dev.recur.Cell.ELMAN : ModelOptions.parseCell(cell);
-        String act = parseActivation(activation == null ? "tanh" : activation).id();
-        if (c != dev.recur.Cell.ELMAN && !act.equals("tanh")) {
-            throw CliException.usage("--activation " + activation + " with --cell " + c.id() + ", expected tanh or no "
-                    + "--activation (a gated cell's activations are fixed)");
-        }
+        int nl = OptionChecks.layers(layers);
+        dev.recur.Cell c = OptionChecks.cell(cell);
+        String act = OptionChecks.activation(activation, c).id();
         int T = OptionChecks.positive("--seq-len", seqLen != null ? seqLen : d.seqLen());
         if (t instanceof CopyTask && T < CopyTask.minSeqLen()) {
             throw CliException.usage("--seq-len = " + T + ", expected >= " + CopyTask.minSeqLen() + " for the copy task "
@@ -229,18 +224,10 @@ final class TrainCommand extends BaseCommand {
         }
         if (t instanceof AddingTask && T < 2) throw CliException.usage("--seq-len = " + T + ", expected >= 2 for the adding task");
         int B = OptionChecks.positive("--batch", batch != null ? batch : d.batch());
-        String opt = optimizer == null ? d.optimizer() : optimizer.toLowerCase(Locale.ROOT);
-        if (!List.of("sgd", "adagrad", "adam").contains(opt)) {
-            throw CliException.usage("--optimizer = '" + optimizer + "', expected one of sgd, adagrad, adam");
-        }
-        double rate = lr != null ? lr : d.lr();
-        if (!(rate > 0) || !Double.isFinite(rate)) throw CliException.usage("--lr = " + rate + ", expected a number > 0");
-        double cn = clip != null ? clip : 5.0;
-        if (!(cn >= 0) || !Double.isFinite(cn)) throw CliException.usage("--clip = " + cn + ", expected a number >= 0 (0 = off)");
-        double cv = clipValue != null ? clipValue : 0.0;
-        if (!(cv >= 0) || !Double.isFinite(cv)) {
-            throw CliException.usage("--clip-value = " + cv + ", expected a number >= 0 (0 = off)");
-        }
+        String opt = OptionChecks.optimizer(optimizer, d.optimizer());
+        double rate = OptionChecks.learningRate(lr != null ? lr : d.lr());
+        double cn = OptionChecks.offOrPositive("--clip", clip != null ? clip : 5.0);
+        double cv = OptionChecks.offOrPositive("--clip-value", clipValue != null ? clipValue : 0.0);
         String mode = bptt == null ? "full" : bptt.toLowerCase(Locale.ROOT);
         int kk1, kk2;
         switch (mode) {

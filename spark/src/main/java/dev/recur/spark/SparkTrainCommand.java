@@ -322,35 +322,19 @@ final class SparkTrainCommand extends SparkCommand {
 
     private TrainSettings resolve(String taskName, Corpora.Defaults d, int P) {
         int H = OptionChecks.positive("--hidden", hidden != null ? hidden : d.hidden());
-        int nl = OptionChecks.positive("--layers", layers != null ? layers : 1);
-        if (nl > 64) throw CliException.usage("--layers = " + nl + ", expected at most 64");
+        int nl = OptionChecks.layers(layers);
         Cell c = OptionChecks.cell(cell);
-        String act = activation == null ? "tanh" : activation.toLowerCase(Locale.ROOT);
-        if (!ModelSpec.ACTIVATIONS.contains(act)) {
-            throw CliException.usage("--activation = '" + activation + "', expected one of tanh, sigmoid, relu");
-        }
-        if (c != Cell.ELMAN && !act.equals("tanh")) {
-            throw CliException.usage("--activation " + activation + " with --cell " + c.id() + ", expected tanh or no "
-                    + "--activation (a gated cell's activations are fixed)");
-        }
+        String act = OptionChecks.activation(activation, c).id();
         int T = OptionChecks.positive("--seq-len", seqLen != null ? seqLen : d.seqLen());
         int B = OptionChecks.positive("--batch", batch != null ? batch : d.batch());
         if (P > B) {
             throw CliException.usage("--partitions = " + P + " > --batch = " + B + ", expected at most one partition per "
                     + "sequence of the global batch");
         }
-        String opt = optimizer == null ? d.optimizer() : optimizer.toLowerCase(Locale.ROOT);
-        if (!List.of("sgd", "adagrad", "adam").contains(opt)) {
-            throw CliException.usage("--optimizer = '" + optimizer + "', expected one of sgd, adagrad, adam");
-        }
-        double rate = lr != null ? lr : d.lr();
-        if (!(rate > 0) || !Double.isFinite(rate)) throw CliException.usage("--lr = " + rate + ", expected a number > 0");
-        double cn = clip != null ? clip : 5.0;
-        if (!(cn >= 0) || !Double.isFinite(cn)) throw CliException.usage("--clip = " + cn + ", expected a number >= 0 (0 = off)");
-        double cv = clipValue != null ? clipValue : 0.0;
-        if (!(cv >= 0) || !Double.isFinite(cv)) {
-            throw CliException.usage("--clip-value = " + cv + ", expected a number >= 0 (0 = off)");
-        }
+        String opt = OptionChecks.optimizer(optimizer, d.optimizer());
+        double rate = OptionChecks.learningRate(lr != null ? lr : d.lr());
+        double cn = OptionChecks.offOrPositive("--clip", clip != null ? clip : 5.0);
+        double cv = OptionChecks.offOrPositive("--clip-value", clipValue != null ? clipValue : 0.0);
         return new TrainSettings(taskName, dataPath(inputs != null ? inputs : data), dataPath(targets), H, nl, c.id(), act, T, B,
                 opt, rate, cn, cv, seed, P);
     }
