@@ -59,23 +59,11 @@ final class TrainCommand extends BaseCommand {
             + "file (vocabulary from the file).")
     Path data;
 
-    @Option(names = "--hidden", paramLabel = "H", description = "Hidden units (task default: grammar 64, text 128).")
-    Integer hidden;
-
-    @Option(names = "--layers", paramLabel = "L", description = "Stacked recurrent layers (default 1); a deeper model is saved "
-            + "with PyTorch's state_dict names.")
-    Integer layers;
-
-    @Option(names = "--cell", paramLabel = "rnn|gru|lstm", description = "Recurrent cell (default rnn).")
-    String cell;
-
     @Option(names = "--bidirectional", description = "Refused: a language model predicts the next symbol from the past, "
             + "which a reverse direction would see.")
     boolean bidirectional;
 
-    @Option(names = "--activation", paramLabel = "tanh|sigmoid|relu", description = "Hidden activation of the rnn cell (default "
-            + "tanh; the gated cells' are fixed).")
-    String activation;
+    @Mixin TrainModelOptions model;
 
     @Option(names = "--seq-len", paramLabel = "T", description = "Steps per sequence (task default).")
     Integer seqLen;
@@ -83,19 +71,8 @@ final class TrainCommand extends BaseCommand {
     @Option(names = "--batch", paramLabel = "B", description = "Sequences per batch (task default).")
     Integer batch;
 
-    @Option(names = "--optimizer", paramLabel = "sgd|adagrad|adam", description = "Optimiser (default adam).")
-    String optimizer;
-
     @Option(names = "--lr", paramLabel = "RATE", description = "Learning rate (task default; grammar 0.01).")
     Double lr;
-
-    @Option(names = "--clip", paramLabel = "NORM", description = "Clip gradients to this global L2 norm per "
-            + "update; 0 = off (default 5).")
-    Double clip;
-
-    @Option(names = "--clip-value", paramLabel = "MAX", description = "Clamp every gradient entry to [-MAX, MAX]; "
-            + "0 = off (default 0).")
-    Double clipValue;
 
     @Option(names = "--iters", paramLabel = "N", description = "Iterations (batches) to run in total (task default).")
     Long iters;
@@ -213,10 +190,10 @@ final class TrainCommand extends BaseCommand {
 
     private TrainConfig resolveConfig(Task t) {
         Task.Defaults d = t.defaults();
-        int H = OptionChecks.positive("--hidden", hidden != null ? hidden : d.hidden());
-        int nl = OptionChecks.layers(layers);
-        dev.recur.Cell c = OptionChecks.cell(cell);
-        String act = OptionChecks.activation(activation, c).id();
+        int H = OptionChecks.positive("--hidden", model.hidden != null ? model.hidden : d.hidden());
+        int nl = OptionChecks.layers(model.layers);
+        dev.recur.Cell c = OptionChecks.cell(model.cell);
+        String act = OptionChecks.activation(model.activation, c).id();
         int T = OptionChecks.positive("--seq-len", seqLen != null ? seqLen : d.seqLen());
         if (t instanceof CopyTask && T < CopyTask.minSeqLen()) {
             throw CliException.usage("--seq-len = " + T + ", expected >= " + CopyTask.minSeqLen() + " for the copy task "
@@ -224,10 +201,10 @@ final class TrainCommand extends BaseCommand {
         }
         if (t instanceof AddingTask && T < 2) throw CliException.usage("--seq-len = " + T + ", expected >= 2 for the adding task");
         int B = OptionChecks.positive("--batch", batch != null ? batch : d.batch());
-        String opt = OptionChecks.optimizer(optimizer, d.optimizer());
+        String opt = OptionChecks.optimizer(model.optimizer, d.optimizer());
         double rate = OptionChecks.learningRate(lr != null ? lr : d.lr());
-        double cn = OptionChecks.offOrPositive("--clip", clip != null ? clip : 5.0);
-        double cv = OptionChecks.offOrPositive("--clip-value", clipValue != null ? clipValue : 0.0);
+        double cn = OptionChecks.offOrPositive("--clip", model.clip != null ? model.clip : 5.0);
+        double cv = OptionChecks.offOrPositive("--clip-value", model.clipValue != null ? model.clipValue : 0.0);
         String mode = bptt == null ? "full" : bptt.toLowerCase(Locale.ROOT);
         int kk1, kk2;
         switch (mode) {
@@ -284,16 +261,16 @@ final class TrainCommand extends BaseCommand {
         // options given now must agree with the saved run
         OptionChecks.sameAsSaved("--task", task, c.task(), file);
         OptionChecks.sameAsSaved("--data", data == null ? null : data.toAbsolutePath().toString(), c.data(), file);
-        OptionChecks.sameAsSaved("--hidden", hidden, c.hidden(), file);
-        OptionChecks.sameAsSaved("--layers", layers, c.layers(), file);
-        OptionChecks.sameAsSaved("--cell", cell == null ? null : ModelOptions.parseCell(cell).id(), c.cell(), file);
-        OptionChecks.sameAsSaved("--activation", activation == null ? null : parseActivation(activation).id(), c.activation(), file);
+        OptionChecks.sameAsSaved("--hidden", model.hidden, c.hidden(), file);
+        OptionChecks.sameAsSaved("--layers", model.layers, c.layers(), file);
+        OptionChecks.sameAsSaved("--cell", model.cell == null ? null : ModelOptions.parseCell(model.cell).id(), c.cell(), file);
+        OptionChecks.sameAsSaved("--activation", model.activation == null ? null : parseActivation(model.activation).id(), c.activation(), file);
         OptionChecks.sameAsSaved("--seq-len", seqLen, c.seqLen(), file);
         OptionChecks.sameAsSaved("--batch", batch, c.batch(), file);
-        OptionChecks.sameAsSaved("--optimizer", optimizer == null ? null : optimizer.toLowerCase(Locale.ROOT), c.optimizer(), file);
+        OptionChecks.sameAsSaved("--optimizer", model.optimizer == null ? null : model.optimizer.toLowerCase(Locale.ROOT), c.optimizer(), file);
         OptionChecks.sameAsSaved("--lr", lr, c.lr(), file);
-        OptionChecks.sameAsSaved("--clip", clip, c.clip(), file);
-        OptionChecks.sameAsSaved("--clip-value", clipValue, c.clipValue(), file);
+        OptionChecks.sameAsSaved("--clip", model.clip, c.clip(), file);
+        OptionChecks.sameAsSaved("--clip-value", model.clipValue, c.clipValue(), file);
         OptionChecks.sameAsSaved("--bptt", bptt == null ? null : bptt.toLowerCase(Locale.ROOT), c.bptt(), file);
         OptionChecks.sameAsSaved("--k1", k1, c.k1(), file);
         OptionChecks.sameAsSaved("--k2", k2, c.k2(), file);

@@ -3,6 +3,7 @@ package dev.recur.spark;
 import dev.recur.Cell;
 import dev.recur.cli.CliException;
 import dev.recur.cli.OptionChecks;
+import dev.recur.cli.TrainModelOptions;
 import dev.recur.cli.Corpora;
 import dev.recur.cli.Main;
 import dev.recur.io.Json;
@@ -12,6 +13,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -65,18 +67,7 @@ final class SparkTrainCommand extends SparkCommand {
             + "cross-entropy or float (T,N,O) for 1/2 squared error.")
     String targets;
 
-    @Option(names = "--hidden", paramLabel = "H", description = "Hidden units (task default: grammar 64, text 128).")
-    Integer hidden;
-
-    @Option(names = "--layers", paramLabel = "L", description = "Stacked recurrent layers (default 1); a deeper model is saved "
-            + "with PyTorch's state_dict names.")
-    Integer layers;
-
-    @Option(names = "--cell", paramLabel = "rnn|gru|lstm", description = "Recurrent cell (default rnn).")
-    String cell;
-
-    @Option(names = "--activation", paramLabel = "tanh|sigmoid|relu", description = "Hidden activation (default tanh).")
-    String activation;
+    @Mixin TrainModelOptions model;
 
     @Option(names = "--seq-len", paramLabel = "T", description = "Steps per window (task default: grammar 32, text 64).")
     Integer seqLen;
@@ -85,19 +76,8 @@ final class SparkTrainCommand extends SparkCommand {
             + "default: grammar 16, text 32).")
     Integer batch;
 
-    @Option(names = "--optimizer", paramLabel = "sgd|adagrad|adam", description = "Optimiser (default adam).")
-    String optimizer;
-
     @Option(names = "--lr", paramLabel = "RATE", description = "Learning rate (task default: grammar 0.01, text 0.003).")
     Double lr;
-
-    @Option(names = "--clip", paramLabel = "NORM", description = "Clip the summed gradient to this global L2 norm; "
-            + "0 = off (default 5).")
-    Double clip;
-
-    @Option(names = "--clip-value", paramLabel = "MAX", description = "Clamp every gradient entry to [-MAX, MAX]; 0 = off "
-            + "(default 0).")
-    Double clipValue;
 
     @Option(names = "--iters", paramLabel = "N", description = "Iterations in total (task default: grammar 400, text 2000).")
     Long iters;
@@ -321,20 +301,20 @@ final class SparkTrainCommand extends SparkCommand {
     }
 
     private TrainSettings resolve(String taskName, Corpora.Defaults d, int P) {
-        int H = OptionChecks.positive("--hidden", hidden != null ? hidden : d.hidden());
-        int nl = OptionChecks.layers(layers);
-        Cell c = OptionChecks.cell(cell);
-        String act = OptionChecks.activation(activation, c).id();
+        int H = OptionChecks.positive("--hidden", model.hidden != null ? model.hidden : d.hidden());
+        int nl = OptionChecks.layers(model.layers);
+        Cell c = OptionChecks.cell(model.cell);
+        String act = OptionChecks.activation(model.activation, c).id();
         int T = OptionChecks.positive("--seq-len", seqLen != null ? seqLen : d.seqLen());
         int B = OptionChecks.positive("--batch", batch != null ? batch : d.batch());
         if (P > B) {
             throw CliException.usage("--partitions = " + P + " > --batch = " + B + ", expected at most one partition per "
                     + "sequence of the global batch");
         }
-        String opt = OptionChecks.optimizer(optimizer, d.optimizer());
+        String opt = OptionChecks.optimizer(model.optimizer, d.optimizer());
         double rate = OptionChecks.learningRate(lr != null ? lr : d.lr());
-        double cn = OptionChecks.offOrPositive("--clip", clip != null ? clip : 5.0);
-        double cv = OptionChecks.offOrPositive("--clip-value", clipValue != null ? clipValue : 0.0);
+        double cn = OptionChecks.offOrPositive("--clip", model.clip != null ? model.clip : 5.0);
+        double cv = OptionChecks.offOrPositive("--clip-value", model.clipValue != null ? model.clipValue : 0.0);
         return new TrainSettings(taskName, dataPath(inputs != null ? inputs : data), dataPath(targets), H, nl, c.id(), act, T, B,
                 opt, rate, cn, cv, seed, P);
     }
@@ -345,16 +325,16 @@ final class SparkTrainCommand extends SparkCommand {
         OptionChecks.sameAsSaved("--data", dataPath(data), c.data(), file);
         OptionChecks.sameAsSaved("--inputs", dataPath(inputs), c.task().equals("npy") ? c.data() : null, file);
         OptionChecks.sameAsSaved("--targets", dataPath(targets), c.targets(), file);
-        OptionChecks.sameAsSaved("--hidden", hidden, c.hidden(), file);
-        OptionChecks.sameAsSaved("--layers", layers, c.layers(), file);
-        OptionChecks.sameAsSaved("--cell", cell == null ? null : OptionChecks.cell(cell).id(), c.cell(), file);
-        OptionChecks.sameAsSaved("--activation", activation == null ? null : activation.toLowerCase(Locale.ROOT), c.activation(), file);
+        OptionChecks.sameAsSaved("--hidden", model.hidden, c.hidden(), file);
+        OptionChecks.sameAsSaved("--layers", model.layers, c.layers(), file);
+        OptionChecks.sameAsSaved("--cell", model.cell == null ? null : OptionChecks.cell(model.cell).id(), c.cell(), file);
+        OptionChecks.sameAsSaved("--activation", model.activation == null ? null : model.activation.toLowerCase(Locale.ROOT), c.activation(), file);
         OptionChecks.sameAsSaved("--seq-len", seqLen, c.seqLen(), file);
         OptionChecks.sameAsSaved("--batch", batch, c.batch(), file);
-        OptionChecks.sameAsSaved("--optimizer", optimizer == null ? null : optimizer.toLowerCase(Locale.ROOT), c.optimizer(), file);
+        OptionChecks.sameAsSaved("--optimizer", model.optimizer == null ? null : model.optimizer.toLowerCase(Locale.ROOT), c.optimizer(), file);
         OptionChecks.sameAsSaved("--lr", lr, c.lr(), file);
-        OptionChecks.sameAsSaved("--clip", clip, c.clip(), file);
-        OptionChecks.sameAsSaved("--clip-value", clipValue, c.clipValue(), file);
+        OptionChecks.sameAsSaved("--clip", model.clip, c.clip(), file);
+        OptionChecks.sameAsSaved("--clip-value", model.clipValue, c.clipValue(), file);
         OptionChecks.sameAsSaved("--seed", given("--seed") ? seed : null, c.seed(), file);
         OptionChecks.sameAsSaved("--partitions", given("--partitions") ? partitions : null, c.partitions(), file);
         return c;
