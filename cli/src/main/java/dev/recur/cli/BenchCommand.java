@@ -182,7 +182,7 @@ final class BenchCommand extends BaseCommand {
             throw CliException.usage("--warmup = " + warmupOption + ", expected seconds >= 0");
         }
         if (!(maxWarmup > 0) || !Double.isFinite(maxWarmup)) throw CliException.usage("--max-warmup = " + maxWarmup + ", expected seconds > 0");
-        Activation act = TrainCommand.parseActivation(activation);
+        Activation act = OptionChecks.parseActivation(activation);
         int I = OptionChecks.positive("--input", input != null ? input : 64);
         int O = OptionChecks.positive("--output", output != null ? output : 64);
         if (KernelsLookup.vectorUnavailableReason() == null) peak = FmaPeak.gflops();

@@ -146,8 +146,8 @@ final class GradCheckCommand extends BaseCommand {
             for (Shape.Block b : s.blocks()) {
                 if (b.dims().length == 1) for (int k = 0; k < b.length(); k++) p[b.offset() + k] = (float) (rnd.nextDouble() - 0.5) * 0.2f;
             }
-            act = c != Cell.ELMAN ? Activation.TANH : activation != null ? TrainCommand.parseActivation(activation) : Activation.TANH;
-            if (c != Cell.ELMAN && activation != null && act != TrainCommand.parseActivation(activation)) {
+            act = c != Cell.ELMAN ? Activation.TANH : activation != null ? OptionChecks.parseActivation(activation) : Activation.TANH;
+            if (c != Cell.ELMAN && activation != null && act != OptionChecks.parseActivation(activation)) {
                 throw CliException.usage("--activation " + activation + " with --cell " + c.id() + ", expected tanh or none");
             }
             lossKind = loss != null ? Loss.parse(loss) : Loss.CROSS_ENTROPY;

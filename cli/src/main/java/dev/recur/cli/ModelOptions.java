@@ -36,13 +36,13 @@ final class ModelOptions {
      */
     static Activation activation(String option, ModelFile.Model m, Path file) {
         if (m.shape().cell() != Cell.ELMAN) {
-            if (option != null && TrainCommand.parseActivation(option) != Activation.TANH) {
+            if (option != null && OptionChecks.parseActivation(option) != Activation.TANH) {
                 throw CliException.usage("--activation " + option + " with a " + m.shape().cell().id() + " model, expected tanh "
                         + "or no --activation (a gated cell's activations are fixed)");
             }
             return Activation.TANH;
         }
-        if (option != null) return TrainCommand.parseActivation(option);
+        if (option != null) return OptionChecks.parseActivation(option);
         Object a = m.meta().get("activation");
         if (a == null) {
             throw CliException.usage(file + " names no activation (no meta.activation), expected --activation "

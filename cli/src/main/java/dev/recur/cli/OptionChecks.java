@@ -42,17 +42,21 @@ public final class OptionChecks {
 
     /** --activation (tanh when absent) for a cell: any of tanh, sigmoid, relu for rnn, tanh alone for the gated cells. */
     public static Activation activation(String given, Cell cell) {
-        Activation a;
-        try {
-            a = Activation.parse(given == null ? "tanh" : given);
-        } catch (IllegalArgumentException e) {
-            throw CliException.usage("--activation = '" + given + "', expected one of tanh, sigmoid, relu");
-        }
+        Activation a = given == null ? Activation.TANH : parseActivation(given);
         if (cell != Cell.ELMAN && a != Activation.TANH) {
             throw CliException.usage("--activation " + given + " with --cell " + cell.id() + ", expected tanh or no "
                     + "--activation (a gated cell's activations are fixed)");
         }
         return a;
+    }
+
+    /** --activation: tanh, sigmoid or relu (any case). */
+    public static Activation parseActivation(String s) {
+        try {
+            return Activation.parse(s);
+        } catch (IllegalArgumentException e) {
+            throw CliException.usage("--activation = '" + s + "', expected one of tanh, sigmoid, relu");
+        }
     }
 
     /** --optimizer, lower-cased (the default when absent): sgd, adagrad or adam. */

@@ -190,10 +190,7 @@ final class TrainCommand extends BaseCommand {
 
     private TrainConfig resolveConfig(Task t) {
         Task.Defaults d = t.defaults();
-        int H = OptionChecks.positive("--hidden", model.hidden != null ? model.hidden : d.hidden());
-        int nl = OptionChecks.layers(model.layers);
-        dev.recur.Cell c = OptionChecks.cell(model.cell);
-        String act = OptionChecks.activation(model.activation, c).id();
+        TrainModelOptions.Resolved m = model.resolve(d.hidden(), d.optimizer());
         int T = OptionChecks.positive("--seq-len", seqLen != null ? seqLen : d.seqLen());
         if (t instanceof CopyTask && T < CopyTask.minSeqLen()) {
             throw CliException.usage("--seq-len = " + T + ", expected >= " + CopyTask.minSeqLen() + " for the copy task "
@@ -201,10 +198,7 @@ final class TrainCommand extends BaseCommand {
         }
         if (t instanceof AddingTask && T < 2) throw CliException.usage("--seq-len = " + T + ", expected >= 2 for the adding task");
         int B = OptionChecks.positive("--batch", batch != null ? batch : d.batch());
-        String opt = OptionChecks.optimizer(model.optimizer, d.optimizer());
         double rate = OptionChecks.learningRate(lr != null ? lr : d.lr());
-        double cn = OptionChecks.offOrPositive("--clip", model.clip != null ? model.clip : 5.0);
-        double cv = OptionChecks.offOrPositive("--clip-value", model.clipValue != null ? model.clipValue : 0.0);
         String mode = bptt == null ? "full" : bptt.toLowerCase(Locale.ROOT);
         int kk1, kk2;
         switch (mode) {
@@ -230,16 +224,9 @@ final class TrainCommand extends BaseCommand {
         }
         String dataPath = data == null ? null : data.toAbsolutePath().toString();
         String taskName = data != null ? "text" : t.name();
-        return new TrainConfig(taskName, dataPath, H, nl, c.id(), act, T, B, opt, rate, cn, cv, mode, kk1, kk2,
+        return new TrainConfig(taskName, dataPath, m.hidden(), m.layers(), m.cell().id(), m.activation(), T, B, m.optimizer(), rate,
+                m.clip(), m.clipValue(), mode, kk1, kk2,
                 valFraction != null ? valFraction : 0.1, compute.seed);
-    }
-
-    static Activation parseActivation(String s) {
-        try {
-            return Activation.parse(s);
-        } catch (IllegalArgumentException e) {
-            throw CliException.usage("--activation = '" + s + "', expected one of tanh, sigmoid, relu");
-        }
     }
 
     // ---------------------------------------------------------------- resume
@@ -261,16 +248,10 @@ final class TrainCommand extends BaseCommand {
         // options given now must agree with the saved run
         OptionChecks.sameAsSaved("--task", task, c.task(), file);
         OptionChecks.sameAsSaved("--data", data == null ? null : data.toAbsolutePath().toString(), c.data(), file);
-        OptionChecks.sameAsSaved("--hidden", model.hidden, c.hidden(), file);
-        OptionChecks.sameAsSaved("--layers", model.layers, c.layers(), file);
-        OptionChecks.sameAsSaved("--cell", model.cell == null ? null : ModelOptions.parseCell(model.cell).id(), c.cell(), file);
-        OptionChecks.sameAsSaved("--activation", model.activation == null ? null : parseActivation(model.activation).id(), c.activation(), file);
+        model.sameAsSaved(c.hidden(), c.layers(), c.cell(), c.activation(), c.optimizer(), c.clip(), c.clipValue(), file);
         OptionChecks.sameAsSaved("--seq-len", seqLen, c.seqLen(), file);
         OptionChecks.sameAsSaved("--batch", batch, c.batch(), file);
-        OptionChecks.sameAsSaved("--optimizer", model.optimizer == null ? null : model.optimizer.toLowerCase(Locale.ROOT), c.optimizer(), file);
         OptionChecks.sameAsSaved("--lr", lr, c.lr(), file);
-        OptionChecks.sameAsSaved("--clip", model.clip, c.clip(), file);
-        OptionChecks.sameAsSaved("--clip-value", model.clipValue, c.clipValue(), file);
         OptionChecks.sameAsSaved("--bptt", bptt == null ? null : bptt.toLowerCase(Locale.ROOT), c.bptt(), file);
         OptionChecks.sameAsSaved("--k1", k1, c.k1(), file);
         OptionChecks.sameAsSaved("--k2", k2, c.k2(), file);

@@ -1,6 +1,9 @@
 package dev.recur.cli;
 
+import dev.recur.Cell;
 import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
 
 /**
  * The network and optimiser options that `recur train` and `recur spark train` share (a picocli
@@ -33,4 +36,33 @@ public final class TrainModelOptions {
     @Option(names = "--clip-value", paramLabel = "MAX", description = "Clamp every gradient entry to [-MAX, MAX]; "
             + "0 = off (default 0).")
     public Double clipValue;
+
+    /** The options resolved: given values, else the task's defaults (hidden size, optimiser) or the fixed ones. */
+    public record Resolved(int hidden, int layers, Cell cell, String activation, String optimizer, double clip,
+                           double clipValue) {}
+
+    /** Resolves and checks the options against a task's default hidden size and optimiser (usage errors name each). */
+    public Resolved resolve(int defaultHidden, String defaultOptimizer) {
+        Cell c = OptionChecks.cell(cell);
+        return new Resolved(OptionChecks.positive("--hidden", hidden != null ? hidden : defaultHidden),
+                OptionChecks.layers(layers), c, OptionChecks.activation(activation, c).id(),
+                OptionChecks.optimizer(optimizer, defaultOptimizer),
+                OptionChecks.offOrPositive("--clip", clip != null ? clip : 5.0),
+                OptionChecks.offOrPositive("--clip-value", clipValue != null ? clipValue : 0.0));
+    }
+
+    /** When resuming from {@code file}: every option given again must equal the saved run's value. */
+    public void sameAsSaved(int savedHidden, int savedLayers, String savedCell, String savedActivation, String savedOptimizer,
+                            double savedClip, double savedClipValue, Path file) {
+        Cell c = OptionChecks.cell(cell);
+        OptionChecks.sameAsSaved("--hidden", hidden, savedHidden, file);
+        OptionChecks.sameAsSaved("--layers", layers, savedLayers, file);
+        OptionChecks.sameAsSaved("--cell", cell == null ? null : c.id(), savedCell, file);
+        OptionChecks.sameAsSaved("--activation", activation == null ? null : OptionChecks.activation(activation, c).id(),
+                savedActivation, file);
+        OptionChecks.sameAsSaved("--optimizer", optimizer == null ? null : OptionChecks.optimizer(optimizer, null), savedOptimizer,
+                file);
+        OptionChecks.sameAsSaved("--clip", clip, savedClip, file);
+        OptionChecks.sameAsSaved("--clip-value", clipValue, savedClipValue, file);
+    }
 }

@@ -301,22 +301,16 @@ final class SparkTrainCommand extends SparkCommand {
     }
 
     private TrainSettings resolve(String taskName, Corpora.Defaults d, int P) {
-        int H = OptionChecks.positive("--hidden", model.hidden != null ? model.hidden : d.hidden());
-        int nl = OptionChecks.layers(model.layers);
-        Cell c = OptionChecks.cell(model.cell);
-        String act = OptionChecks.activation(model.activation, c).id();
+        TrainModelOptions.Resolved m = model.resolve(d.hidden(), d.optimizer());
         int T = OptionChecks.positive("--seq-len", seqLen != null ? seqLen : d.seqLen());
         int B = OptionChecks.positive("--batch", batch != null ? batch : d.batch());
         if (P > B) {
             throw CliException.usage("--partitions = " + P + " > --batch = " + B + ", expected at most one partition per "
                     + "sequence of the global batch");
         }
-        String opt = OptionChecks.optimizer(model.optimizer, d.optimizer());
         double rate = OptionChecks.learningRate(lr != null ? lr : d.lr());
-        double cn = OptionChecks.offOrPositive("--clip", model.clip != null ? model.clip : 5.0);
-        double cv = OptionChecks.offOrPositive("--clip-value", model.clipValue != null ? model.clipValue : 0.0);
-        return new TrainSettings(taskName, dataPath(inputs != null ? inputs : data), dataPath(targets), H, nl, c.id(), act, T, B,
-                opt, rate, cn, cv, seed, P);
+        return new TrainSettings(taskName, dataPath(inputs != null ? inputs : data), dataPath(targets), m.hidden(), m.layers(),
+                m.cell().id(), m.activation(), T, B, m.optimizer(), rate, m.clip(), m.clipValue(), seed, P);
     }
 
     /** Options given with --resume must agree with the saved run. */
@@ -325,16 +319,10 @@ final class SparkTrainCommand extends SparkCommand {
         OptionChecks.sameAsSaved("--data", dataPath(data), c.data(), file);
         OptionChecks.sameAsSaved("--inputs", dataPath(inputs), c.task().equals("npy") ? c.data() : null, file);
         OptionChecks.sameAsSaved("--targets", dataPath(targets), c.targets(), file);
-        OptionChecks.sameAsSaved("--hidden", model.hidden, c.hidden(), file);
-        OptionChecks.sameAsSaved("--layers", model.layers, c.layers(), file);
-        OptionChecks.sameAsSaved("--cell", model.cell == null ? null : OptionChecks.cell(model.cell).id(), c.cell(), file);
-        OptionChecks.sameAsSaved("--activation", model.activation == null ? null : model.activation.toLowerCase(Locale.ROOT), c.activation(), file);
+        model.sameAsSaved(c.hidden(), c.layers(), c.cell(), c.activation(), c.optimizer(), c.clip(), c.clipValue(), file);
         OptionChecks.sameAsSaved("--seq-len", seqLen, c.seqLen(), file);
         OptionChecks.sameAsSaved("--batch", batch, c.batch(), file);
-        OptionChecks.sameAsSaved("--optimizer", model.optimizer == null ? null : model.optimizer.toLowerCase(Locale.ROOT), c.optimizer(), file);
         OptionChecks.sameAsSaved("--lr", lr, c.lr(), file);
-        OptionChecks.sameAsSaved("--clip", model.clip, c.clip(), file);
-        OptionChecks.sameAsSaved("--clip-value", model.clipValue, c.clipValue(), file);
         OptionChecks.sameAsSaved("--seed", given("--seed") ? seed : null, c.seed(), file);
         OptionChecks.sameAsSaved("--partitions", given("--partitions") ? partitions : null, c.partitions(), file);
         return c;
