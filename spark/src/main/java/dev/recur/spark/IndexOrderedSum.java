@@ -26,6 +26,18 @@ public final class IndexOrderedSum {
     /** Partials the driver adds itself; more go through the tree first. */
     public static final int DEFAULT_FANOUT = 16;
 
+    /**
+     * The sum of {@code task}'s results over the partitions of {@code data} (the result of
+     * partition p tagged with index p), in index order: one job when the driver adds them all,
+     * else the tree's jobs first.
+     */
+    static <T> Partial sum(JavaRDD<T> data, PartitionJob.Function<T, Partial> task, int fanout) {
+        if (fanout < 2) throw new IllegalArgumentException("fanout = " + fanout + ", expected >= 2");
+        int n = data.getNumPartitions();
+        if (n <= fanout) return combineInOrder(-1, new ArrayList<>(PartitionJob.run(data, task, Partial.class)), n);
+        return sum(data.mapPartitionsWithIndex((p, it) -> List.of(task.apply(p, it)).iterator(), true), fanout);
+    }
+
     /** The sum of the partials of {@code partials} (each tagged with its index 0..n-1), in index order. */
     public static Partial sum(JavaRDD<Partial> partials, int fanout) {
         if (fanout < 2) throw new IllegalArgumentException("fanout = " + fanout + ", expected >= 2");

@@ -24,9 +24,8 @@ public final class SparkGrad {
         Broadcast<float[]> bc = sc.broadcast(params);
         try {
             JavaRDD<Windows> rdd = sc.parallelize(parts, parts.size());
-            JavaRDD<Partial> partials = rdd.mapPartitionsWithIndex(
-                    (p, it) -> List.of(PartitionGradient.compute(p, spec, bc.value(), it.next(), true, mean)).iterator(), true);
-            return IndexOrderedSum.sum(partials, fanout);
+            return IndexOrderedSum.sum(rdd, (p, it) -> PartitionGradient.compute(p, spec, bc.value(), it.next(), true, mean),
+                    fanout);
         } finally {
             bc.destroy();
         }

@@ -11,12 +11,10 @@ import dev.recur.cli.Seeds;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.api.java.function.Function2;
 
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.Iterator;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
@@ -189,21 +187,20 @@ public final class SparkTrainer {
         int P = settings.partitions();
         int[] shares = new int[P];
         for (int p = 0; p < P; p++) shares[p] = Shard.share(settings.batch(), P, p);
-        JavaRDD<Partial> partials = data.shards().mapPartitionsWithIndex(
-                new IterationTask(spec, params.clone(), settings.seed(), iteration, shares, hook), true);
-        return IndexOrderedSum.sum(partials, fanout);
+        return IndexOrderedSum.sum(data.shards(), new IterationTask(spec, params.clone(), settings.seed(), iteration,
+                shares, hook), fanout);
     }
 
     /** What every task of one iteration runs: draw its windows, compute, tag with the partition. */
     private record IterationTask(ModelSpec spec, float[] params, long seed, long iteration, int[] shares,
-                                 TaskHook hook) implements Function2<Integer, Iterator<Shard>, Iterator<Partial>> {
+                                 TaskHook hook) implements PartitionJob.Function<Shard, Partial> {
         @Override
-        public Iterator<Partial> call(Integer p, Iterator<Shard> shards) {
+        public Partial apply(int p, Iterator<Shard> shards) {
             Shard shard = shards.next();
             Windows w = shard.draw(seed, iteration, p, shares[p]);
             Partial r = PartitionGradient.compute(p, spec, params, w, false);
             if (hook != null) hook.afterCompute(iteration, p, TaskContext.get().attemptNumber());
-            return List.of(r).iterator();
+            return r;
         }
     }
 }

@@ -42,6 +42,18 @@ class IndexOrderedSumTest {
         }, true);
     }
 
+    /**
+     * The same partials as the task of a {@link PartitionJob} over P one-item partitions (the
+     * trainer's form: one job, or the tree's jobs when P exceeds the fanout), sums by {@code f}.
+     */
+    static Partial sumOfTasks(int P, int n, int f) {
+        JavaRDD<Integer> items = sc.parallelize(IntStream.range(0, P).boxed().toList(), P);
+        return IndexOrderedSum.sum(items, (p, it) -> {
+            Thread.sleep(20L * (P - p));
+            return partial(p, n);
+        }, f);
+    }
+
     /** The fixed tree computed here, on lists: groups of f in index order, level by level. */
     static Partial expectedTree(List<Partial> level, int f) {
         while (level.size() > f) {
@@ -68,8 +80,8 @@ class IndexOrderedSumTest {
         int P = 5, n = 512;
         List<Partial> parts = IntStream.range(0, P).mapToObj(p -> partial(p, n)).toList();
         Partial want = Partial.combine(-1, new ArrayList<>(parts));
-        for (int run = 0; run < 2; run++) {
-            Partial got = IndexOrderedSum.sum(partials(P, n), 16);
+        for (int run = 0; run < 4; run++) {
+            Partial got = run % 2 == 0 ? IndexOrderedSum.sum(partials(P, n), 16) : sumOfTasks(P, n, 16);
             assertTrue(TestSpark.sameBits(want.grad(), got.grad()), "run " + run);
             assertEquals(want.loss(), got.loss(), 0.0);
             assertEquals(want.tokens(), got.tokens());
@@ -84,8 +96,8 @@ class IndexOrderedSumTest {
         Partial want = expectedTree(new ArrayList<>(parts), f);
         Partial flat = Partial.combine(-1, new ArrayList<>(parts));
         assertFalse(TestSpark.sameBits(want.grad(), flat.grad()), "the tree adds in another order than the flat sum");
-        for (int run = 0; run < 2; run++) {
-            Partial got = IndexOrderedSum.sum(partials(P, n), f);
+        for (int run = 0; run < 4; run++) {
+            Partial got = run % 2 == 0 ? IndexOrderedSum.sum(partials(P, n), f) : sumOfTasks(P, n, f);
             assertTrue(TestSpark.sameBits(want.grad(), got.grad()), "run " + run);
             assertEquals(want.loss(), got.loss(), 0.0);
             assertEquals(P, got.tasks());
