@@ -48,7 +48,10 @@ import java.util.SplittableRandom;
                         + "exactly that long. steps/s = the batch's valid steps (sum of lengths) per second; GFLOP/s by "
                         + "the peers' convention (per layer and direction 6GH(H + I_l), plus 6OH for the head; it counts "
                         + "dL/dx, which a loss-headed run skips), and as a share of this core's FMA peak (a register-only "
-                        + "Vector API loop, times the threads). Median of --repeats timed batches. The table goes to "
+                        + "Vector API loop, times the threads). With more than one thread the loop also runs on all of "
+                        + "them at once against one alone: what they reach together (threads_peak_ratio in --json) is "
+                        + "the ceiling of thr/1 for compute-bound cases, below the thread count where virtual CPUs share "
+                        + "a core or a busy host. Median of --repeats timed batches. The table goes to "
                         + "stderr; --json prints one object per case on stdout.",
                 ""},
         footerHeading = "%nExamples:%n",
@@ -145,7 +148,7 @@ final class BenchCommand extends BaseCommand {
     }
 
     record Result(String kernels, int threads, Case c, int T, double seconds, double stepsPerS, double gflops, double peakShare,
-                  double warmupSeconds, boolean steady) {
+                  double warmupSeconds, boolean steady, double threadsPeakRatio) {
         Map<String, Object> toMap() {
             Shape s = c.shape();
             Map<String, Object> m = new LinkedHashMap<>();
@@ -165,6 +168,8 @@ final class BenchCommand extends BaseCommand {
             m.put("steps_per_s", stepsPerS);
             m.put("gflops", gflops);
             m.put("peak_share", Double.isNaN(peakShare) ? null : peakShare);
+            // what this many threads reach of one thread's FMA rate together, measured in this run
+            m.put("threads_peak_ratio", Double.isNaN(threadsPeakRatio) ? null : threadsPeakRatio);
             m.put("warmup_seconds", warmupSeconds);
             m.put("steady", steady);
             return m;
@@ -172,6 +177,8 @@ final class BenchCommand extends BaseCommand {
     }
 
     private double peak = Double.NaN;
+    /** The FMA loop on all the threads a run uses together, when that is more than one (else null). */
+    private FmaPeak.Together together;
 
     @Override
     int execute() {
@@ -208,6 +215,7 @@ final class BenchCommand extends BaseCommand {
         int n = ComputeOptions.parseThreads(threads == null ? "1" : threads);
         Case cs = new Case(s, act, B, T, parseLengths(lengths, B, T));
         if (oneThreadToo && n < 2) throw CliException.usage("--one-thread-too with --threads = " + n + ", expected 2 or more threads");
+        measureTogether(n);
         printHeader(1);
         List<Result> rs = oneThreadToo ? measureSideBySide(cs, kc, n) : List.of(measure(cs, kc, n, Double.POSITIVE_INFINITY));
         if (json) for (Result r : rs) out().println(Json.write(r.toMap()));
@@ -258,6 +266,7 @@ final class BenchCommand extends BaseCommand {
             ts.add(1);
             if (cores > 1) ts.add(cores);
         }
+        measureTogether(ts.get(ts.size() - 1));
         printHeader(cores);
         if (kernels == null && vectorWhy != null) err().println("(vector kernels not measured: " + vectorWhy + ")");
         err().flush();
@@ -279,6 +288,11 @@ final class BenchCommand extends BaseCommand {
         return Main.EXIT_OK;
     }
 
+    /** The FMA loop on {@code threads} threads together against one (vector kernels present, threads > 1). */
+    private void measureTogether(int threads) {
+        if (threads > 1 && !Double.isNaN(peak)) together = FmaPeak.together(threads);
+    }
+
     private void printHeader(int cores) {
         var e = err();
         e.printf(Locale.ROOT, "recur bench: forward + cross-entropy + full BPTT; %d core%s; median of %d batches after %s%n",
@@ -287,6 +301,11 @@ final class BenchCommand extends BaseCommand {
                         : "a warm-up until steady (at most " + TrainCommand.num(maxWarmup) + " s)");
         if (!Double.isNaN(peak)) {
             e.printf(Locale.ROOT, "peak: %.1f GFLOP/s per core (register-only FMA loop, %d-bit vectors)%n", peak, FmaPeak.bits());
+        }
+        if (together != null) {
+            e.printf(Locale.ROOT, "peak on %d threads together: %.2fx one thread's (median of 7 alternated runs, %.2f-%.2fx): "
+                    + "the most a compute-bound thr/1 can show on this machine now%n", together.threads(), together.median(),
+                    together.min(), together.max());
         }
         e.flush();
     }
@@ -385,7 +404,8 @@ final class BenchCommand extends BaseCommand {
         double stepsPerS = valid / med;
         double gflops = stepsPerS * s.flopsPerStep() / 1e9;
         double share = Double.isNaN(peak) ? Double.NaN : gflops / (peak * rnn.threads());
-        return new Result(rnn.kernels().name(), rnn.threads(), c, T, med, stepsPerS, gflops, share, warmed, steady);
+        double ratio = together != null && together.threads() == rnn.threads() ? together.median() : Double.NaN;
+        return new Result(rnn.kernels().name(), rnn.threads(), c, T, med, stepsPerS, gflops, share, warmed, steady, ratio);
     }
 
     private static Batch batch(int B, int T, float[] x, int[] y, int[] lengths) {

@@ -4,6 +4,14 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
 /**
  * This core's float FMA peak as the Vector API reaches it: a register-only loop of twelve
  * independent FMA chains on the preferred species (enough to cover the FMA latency on two pipes:
@@ -32,6 +40,53 @@ final class FmaPeak {
         if (sink == 42f) System.out.print("");   // keeps the result alive
         return best;
     }
+
+    /**
+     * How much of one thread's FMA rate {@code threads} threads reach together: the ratio of their
+     * summed rate to one thread's, as the median (and range) of seven alternated pairs of runs
+     * (one thread alone, then all of them at once). On a machine whose cores are whole, it is
+     * the thread count; on virtual CPUs that share a physical core, or a host that other guests
+     * load, it is less, and it moves from second to second. It bounds the 2 threads / 1 thread
+     * speed-up of compute-bound work measured at the same time.
+     */
+    static Together together(int threads) {
+        long n = 1 << 21;   // ~50 ms a run at 200 GFLOP/s
+        ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "recur-peak");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            float sink = 0;
+            long until = System.nanoTime() + 1_000_000_000L;
+            while (System.nanoTime() < until) sink += chains(n / 8);
+            double[] ratio = new double[7];
+            for (int r = 0; r < ratio.length; r++) {
+                long t0 = System.nanoTime();
+                sink += chains(n);
+                double one = System.nanoTime() - t0;
+                List<Future<Float>> fs = new ArrayList<>();
+                t0 = System.nanoTime();
+                for (int i = 0; i < threads; i++) fs.add(pool.submit(() -> chains(n)));
+                for (Future<Float> f : fs) sink += f.get();
+                double all = System.nanoTime() - t0;
+                ratio[r] = threads * one / all;
+            }
+            if (sink == 42f) System.out.print("");
+            Arrays.sort(ratio);
+            return new Together(threads, ratio[ratio.length / 2], ratio[0], ratio[ratio.length - 1]);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while measuring the FMA peak", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** {@link #together}'s result: threads together / one thread, median and range. */
+    record Together(int threads, double median, double min, double max) {}
 
     /** Bits of the vectors the loop runs on. */
     static int bits() { return S.vectorBitSize(); }

@@ -12,6 +12,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -201,6 +202,11 @@ class CommandLineTest {
         assertEquals(1L, Json.parseObject(lines[0]).get("threads"));
         assertEquals(2L, Json.parseObject(lines[1]).get("threads"));
         assertTrue(r.err().matches("(?s).*\\d\\.\\d\\dx.*"), "the table shows thr/1: " + r.err());
+        // the FMA loop on both threads at once against one: the ceiling of thr/1, beside it
+        assertNull(Json.parseObject(lines[0]).get("threads_peak_ratio"));
+        double together = ((Number) Json.parseObject(lines[1]).get("threads_peak_ratio")).doubleValue();
+        assertTrue(together > 0 && together < 2.5, "threads_peak_ratio " + together);
+        assertTrue(r.err().contains("peak on 2 threads together: "), r.err());
         Cli.Result bad = Cli.run("bench", "--hidden", "16", "--threads", "1", "--one-thread-too");
         assertEquals(2, bad.code(), bad::toString);
         assertTrue(bad.err().contains("--one-thread-too with --threads = 1, expected 2 or more threads"), bad::toString);
