@@ -49,7 +49,7 @@ import java.util.SplittableRandom;
                         + "the peers' convention (per layer and direction 6GH(H + I_l), plus 6OH for the head; it counts "
                         + "dL/dx, which a loss-headed run skips), and as a share of this core's FMA peak (a register-only "
                         + "Vector API loop, times the threads). With more than one thread the loop also runs on all of "
-                        + "them at once against one alone: what they reach together (threads_peak_ratio in --json) is "
+                        + "them at once against one alone (with --one-thread-too, between the timed batches): what they reach together (threads_peak_ratio in --json) is "
                         + "the ceiling of thr/1 for compute-bound cases, below the thread count where virtual CPUs share "
                         + "a core or a busy host. Median of --repeats timed batches. The table goes to "
                         + "stderr; --json prints one object per case on stdout.",
@@ -215,11 +215,12 @@ final class BenchCommand extends BaseCommand {
         int n = ComputeOptions.parseThreads(threads == null ? "1" : threads);
         Case cs = new Case(s, act, B, T, parseLengths(lengths, B, T));
         if (oneThreadToo && n < 2) throw CliException.usage("--one-thread-too with --threads = " + n + ", expected 2 or more threads");
-        measureTogether(n);
+        measureTogether(n, oneThreadToo);
         printHeader(1);
         List<Result> rs = oneThreadToo ? measureSideBySide(cs, kc, n) : List.of(measure(cs, kc, n, Double.POSITIVE_INFINITY));
         if (json) for (Result r : rs) out().println(Json.write(r.toMap()));
         printTable(rs, rs.size() > 1);
+        printTogether();
         return Main.EXIT_OK;
     }
 
@@ -266,7 +267,7 @@ final class BenchCommand extends BaseCommand {
             ts.add(1);
             if (cores > 1) ts.add(cores);
         }
-        measureTogether(ts.get(ts.size() - 1));
+        measureTogether(ts.get(ts.size() - 1), false);
         printHeader(cores);
         if (kernels == null && vectorWhy != null) err().println("(vector kernels not measured: " + vectorWhy + ")");
         err().flush();
@@ -285,12 +286,30 @@ final class BenchCommand extends BaseCommand {
             }
         }
         printTable(results, true);
+        printTogether();
         return Main.EXIT_OK;
     }
 
-    /** The FMA loop on {@code threads} threads together against one (vector kernels present, threads > 1). */
-    private void measureTogether(int threads) {
-        if (threads > 1 && !Double.isNaN(peak)) together = FmaPeak.together(threads);
+    /**
+     * The FMA loop on {@code threads} threads together against one (vector kernels present,
+     * threads > 1): seven pairs now, or with {@code interleaved} one pair after each timed pair of
+     * batches (--one-thread-too), so that the ceiling is measured in the same minutes as thr/1.
+     */
+    private void measureTogether(int threads, boolean interleaved) {
+        if (threads < 2 || Double.isNaN(peak)) return;
+        together = new FmaPeak.Together(threads);
+        if (!interleaved) for (int r = 0; r < 7; r++) together.pair();
+    }
+
+    /** The together line, after the table: the ceiling of a compute-bound thr/1 in this run. */
+    private void printTogether() {
+        if (together == null) return;
+        err().printf(Locale.ROOT, "peak on %d threads together: %.2fx one thread's (FMA loop, median of %d pairs %s, "
+                        + "range %.2f-%.2fx): the most a compute-bound thr/1 could show meanwhile%n", together.threads(),
+                together.median(), together.pairs(), oneThreadToo ? "alternated with the timed batches" : "before the runs",
+                together.min(), together.max());
+        err().flush();
+        together.close();
     }
 
     private void printHeader(int cores) {
@@ -302,11 +321,7 @@ final class BenchCommand extends BaseCommand {
         if (!Double.isNaN(peak)) {
             e.printf(Locale.ROOT, "peak: %.1f GFLOP/s per core (register-only FMA loop, %d-bit vectors)%n", peak, FmaPeak.bits());
         }
-        if (together != null) {
-            e.printf(Locale.ROOT, "peak on %d threads together: %.2fx one thread's (median of 7 alternated runs, %.2f-%.2fx): "
-                    + "the most a compute-bound thr/1 can show on this machine now%n", together.threads(), together.median(),
-                    together.min(), together.max());
-        }
+
         e.flush();
     }
 
@@ -380,6 +395,7 @@ final class BenchCommand extends BaseCommand {
             double[][] secs = new double[2][repeats];
             for (int r = 0; r < repeats; r++) {
                 for (int e = 0; e < 2; e++) secs[e][r] = timed(rnn[e], p, ws[e], b, g[e]);
+                if (together != null) together.pair();
             }
             List<Result> rs = new ArrayList<>();
             for (int e = 0; e < 2; e++) rs.add(result(rnn[e], c, T, secs[e], w[e].seconds, w[e].steady));

@@ -43,50 +43,72 @@ final class FmaPeak {
 
     /**
      * How much of one thread's FMA rate {@code threads} threads reach together: the ratio of their
-     * summed rate to one thread's, as the median (and range) of seven alternated pairs of runs
-     * (one thread alone, then all of them at once). On a machine whose cores are whole, it is
-     * the thread count; on virtual CPUs that share a physical core, or a host that other guests
-     * load, it is less, and it moves from second to second. It bounds the 2 threads / 1 thread
-     * speed-up of compute-bound work measured at the same time.
+     * summed rate to one thread's, from alternated pairs of runs (one thread alone, then all of
+     * them at once, ~50 ms each). On a machine whose cores are whole, it is the thread count; on
+     * virtual CPUs that share a physical core, or a host that other guests load, it is less, and
+     * it moves from second to second. It bounds the N threads / 1 thread speed-up of
+     * compute-bound work measured at the same time, so callers interleave the pairs with what
+     * they time.
      */
-    static Together together(int threads) {
-        long n = 1 << 21;   // ~50 ms a run at 200 GFLOP/s
-        ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "recur-peak");
-            t.setDaemon(true);
-            return t;
-        });
-        try {
-            float sink = 0;
+    static final class Together implements AutoCloseable {
+        private static final long N = 1 << 21;
+        private final int threads;
+        private final ExecutorService pool;
+        private final List<Double> ratios = new ArrayList<>();
+        private float sink;
+
+        /** Starts the threads and compiles the loop (about a second). */
+        Together(int threads) {
+            this.threads = threads;
+            this.pool = Executors.newFixedThreadPool(threads, r -> {
+                Thread t = new Thread(r, "recur-peak");
+                t.setDaemon(true);
+                return t;
+            });
             long until = System.nanoTime() + 1_000_000_000L;
-            while (System.nanoTime() < until) sink += chains(n / 8);
-            double[] ratio = new double[7];
-            for (int r = 0; r < ratio.length; r++) {
-                long t0 = System.nanoTime();
-                sink += chains(n);
-                double one = System.nanoTime() - t0;
-                List<Future<Float>> fs = new ArrayList<>();
-                t0 = System.nanoTime();
-                for (int i = 0; i < threads; i++) fs.add(pool.submit(() -> chains(n)));
+            while (System.nanoTime() < until) sink += chains(N / 8);
+        }
+
+        /** One alternated pair: returns (and keeps) threads x one thread's time / the threads' time together. */
+        double pair() {
+            long t0 = System.nanoTime();
+            sink += chains(N);
+            double one = System.nanoTime() - t0;
+            List<Future<Float>> fs = new ArrayList<>();
+            t0 = System.nanoTime();
+            for (int i = 0; i < threads; i++) fs.add(pool.submit(() -> chains(N)));
+            try {
                 for (Future<Float> f : fs) sink += f.get();
-                double all = System.nanoTime() - t0;
-                ratio[r] = threads * one / all;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while measuring the FMA peak", e);
+            } catch (ExecutionException e) {
+                throw new IllegalStateException(e.getCause());
             }
-            if (sink == 42f) System.out.print("");
-            Arrays.sort(ratio);
-            return new Together(threads, ratio[ratio.length / 2], ratio[0], ratio[ratio.length - 1]);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while measuring the FMA peak", e);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException(e.getCause());
-        } finally {
+            double r = threads * one / (System.nanoTime() - t0);
+            ratios.add(r);
+            return r;
+        }
+
+        int threads() { return threads; }
+        int pairs() { return ratios.size(); }
+        double median() { return sorted()[ratios.size() / 2]; }
+        double min() { return sorted()[0]; }
+        double max() { return sorted()[ratios.size() - 1]; }
+
+        private double[] sorted() {
+            if (ratios.isEmpty()) throw new IllegalStateException("no pairs measured");
+            double[] a = ratios.stream().mapToDouble(Double::doubleValue).toArray();
+            Arrays.sort(a);
+            return a;
+        }
+
+        @Override
+        public void close() {
             pool.shutdownNow();
+            if (sink == 42f) System.out.print("");   // keeps the results alive
         }
     }
-
-    /** {@link #together}'s result: threads together / one thread, median and range. */
-    record Together(int threads, double median, double min, double max) {}
 
     /** Bits of the vectors the loop runs on. */
     static int bits() { return S.vectorBitSize(); }
