@@ -9,8 +9,8 @@ import java.lang.management.ManagementFactory;
 import org.junit.jupiter.api.Test;
 
 /**
- * An inference stream's step allocates nothing. Runs in a JVM of its own (surefire execution
- * {@code allocation} in core/pom.xml): in the JVM of the whole suite, C2 compiled with the
+ * An inference stream's step allocates nothing, nor does a training call per row. Runs in a
+ * JVM of its own (surefire execution {@code allocation} in core/pom.xml): in the JVM of the whole suite, C2 compiled with the
  * profiles of every other test has been seen to leave a vector helper of the Elman B = 1 path
  * un-inlined, boxing on every step; in a fresh JVM, as an application runs, it does not.
  */
@@ -43,6 +43,41 @@ class StreamAllocationTest {
                         assertTrue(bytes <= 1_000, k + " " + cell + " batch " + batch + ": " + bytes + " bytes over 2000 steps");
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * A training call (forward with the softmax loss, backward) on one thread allocates no more
+     * per call than the driver's few small objects, whatever the number of rows: the vector
+     * softmax once boxed a vector in every row (C2 left its lane sum un-inlined), 3 MB a batch
+     * of 6,400 rows. Here 400 rows a call, so a boxing row kernel shows as ~200 KB a call.
+     */
+    @Test
+    void aTrainingCallAllocatesNothingPerRow() {
+        Object mx = ManagementFactory.getThreadMXBean();
+        long thread = Thread.currentThread().threadId();
+        for (KernelChoice k : new KernelChoice[] {KernelChoice.SCALAR, KernelChoice.VECTOR}) {
+            Shape shape = new Shape(19, 64, 19);
+            Params p = Params.random(shape, 3);
+            int B = 8, T = 50;
+            float[] x = InferenceStreamTest.random(B * T * 19, 4);
+            int[] y = new int[B * T];
+            for (int i = 0; i < y.length; i++) y[i] = (i * 7) % 19;
+            Grads g = Grads.zeros(shape);
+            try (Rnn rnn = Rnn.builder(shape).kernels(k).build()) {
+                Workspace ws = rnn.trainingWorkspace(B, T);
+                Batch b = new Batch(B, T).input(x).targets(y).loss(Loss.CROSS_ENTROPY);
+                long deadline = System.nanoTime() + 60_000_000_000L, perCall;
+                do {
+                    long before = allocated(mx, thread);
+                    for (int i = 0; i < 50; i++) {
+                        rnn.forward(p, ws, b);
+                        rnn.backward(p, ws, g, null);
+                    }
+                    perCall = (allocated(mx, thread) - before) / 50;
+                } while (perCall > 4_000 && System.nanoTime() < deadline);
+                assertTrue(perCall <= 4_000, k + ": " + perCall + " bytes a call of " + B * T + " rows");
             }
         }
     }

@@ -382,6 +382,22 @@ public final class VectorKernels implements Kernels {
         return v.lane(0);
     }
 
+    /**
+     * {@link #sumLanes}' tree over a vector stored in {@code t} (L floats, overwritten): lane i +
+     * lane i + L/2, then the same on the halves, down to lane 0. The same additions with the same
+     * operands in the same order, so the same bits; for callers that C2 will not inline
+     * {@code sumLanes} into, where passing the vector would box it.
+     */
+    static float foldLanes(float[] t) {
+        for (int w = L / 2; w >= 1; w /= 2) {
+            for (int i = 0; i < w; i++) t[i] = t[i] + t[i + w];
+        }
+        return t[0];
+    }
+
+    /** One thread's lane buffer for {@link #foldLanes}. */
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[L]);
+
     /** FOLD[s] moves lane i + L / 2^(s+1) to lane i (log2 L steps). */
     private static final VectorShuffle<Float>[] FOLD = folds();
 
@@ -1001,6 +1017,7 @@ public final class VectorKernels implements Kernels {
                                       float[] dy, int dyOff) {
         int nFull = S.loopBound(n);
         VectorMask<Float> t = S.indexInRange(nFull, n);
+        float[] lanes = LANES.get();
         double loss = 0;
         for (int r = 0; r < rows; r++) {
             int z = lOff + r * n, d = dyOff + r * n;
@@ -1025,7 +1042,11 @@ public final class VectorKernels implements Kernels {
                 e.intoArray(dy, d + j);
                 sv = sv.add(e);
             }
-            float sum = sumLanes(sv);
+            // sumLanes' tree, in scalar through a lane buffer: this method is large enough (exp
+            // inlined) that C2 left sumLanes un-inlined here, which boxed its vectors, about 500
+            // bytes a row (a training batch of B = 64, T = 100 allocated 3 MB); same bits
+            sv.intoArray(lanes, 0);
+            float sum = foldLanes(lanes);
             for (int j = nFull; j < n; j++) {
                 float e = (float) Math.exp(logits[z + j] - max);
                 dy[d + j] = e;

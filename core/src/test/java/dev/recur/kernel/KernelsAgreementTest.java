@@ -1069,4 +1069,27 @@ class KernelsAgreementTest {
         }
         return r;
     }
+
+    /**
+     * foldLanes (the softmax's sum, through a lane buffer) is sumLanes' tree: the same bits on
+     * values of mixed magnitudes and signs, where another order of the additions would differ.
+     */
+    @Test
+    void foldLanesIsSumLanesBitForBit() {
+        // the kernels' species (recur.vector.bits may ask for a narrower one than preferred)
+        jdk.incubator.vector.VectorSpecies<Float> sp = jdk.incubator.vector.VectorSpecies.of(float.class,
+                jdk.incubator.vector.VectorShape.forBitSize(32 * VectorKernels.lanes()));
+        float[] v = new float[sp.length()], lanes = new float[sp.length()];
+        int differsFromLaneOrder = 0;
+        for (int trial = 0; trial < 2_000; trial++) {
+            for (int i = 0; i < v.length; i++) v[i] = (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(9) - 4));
+            float tree = VectorKernels.sumLanes(jdk.incubator.vector.FloatVector.fromArray(sp, v, 0));
+            System.arraycopy(v, 0, lanes, 0, v.length);
+            assertEquals(Float.floatToRawIntBits(tree), Float.floatToRawIntBits(VectorKernels.foldLanes(lanes)), "trial " + trial);
+            float inOrder = 0;
+            for (float x : v) inOrder += x;
+            if (Float.floatToRawIntBits(inOrder) != Float.floatToRawIntBits(tree)) differsFromLaneOrder++;
+        }
+        assertTrue(differsFromLaneOrder > 0, "the values must be order-sensitive for this test to mean anything");
+    }
 }
