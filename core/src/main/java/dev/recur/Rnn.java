@@ -70,7 +70,10 @@ public final class Rnn implements AutoCloseable {
      * --one-thread-too`, BENCHMARKS.md): 2.05-2.11x at H = 512 (each core keeps half of W and
      * W^T, which together outgrow one L2); at H = 256 0.83-1.07x on a busy host (1.50-1.70x in
      * quieter hours), at H = 128 0.55-0.78x: a step's half then takes about as long as the
-     * barrier and the exchange of h between the cores (0.5-0.9 us here).
+     * barrier and the exchange of h between the cores (0.5-0.9 us here). The threshold applies
+     * to the rows of W_hh (G H): an LSTM step (4H rows) splits from H = 128, where it measured
+     * 1.74x (H = 128), 1.49x (256), 1.86x (512), 1.88x (1024), and 1.95x for two layers at
+     * H = 256 (their wavefront: 1.60x).
      */
     static final int DEFAULT_SPLIT_HIDDEN = 512;
 
@@ -430,8 +433,14 @@ public final class Rnn implements AutoCloseable {
         int n = workers.size();
         if (n == 1) return StepSplit.SINGLE;
         if (batch >= n) return StepSplit.BATCH;
-        // the row split is the Elman cell's (a gated cell's unit needs all its gate rows at once)
-        return shape.hidden() >= splitHiddenMin && shape.cell() == Cell.ELMAN ? StepSplit.ROWS : StepSplit.SINGLE;
+        // the rows of W_hh: what a step's work, and so what splitting it gains, grows with
+        if (shape.gates() * shape.hidden() < splitHiddenMin) return StepSplit.SINGLE;
+        if (shape.cell() == Cell.ELMAN) return StepSplit.ROWS;
+        // an LSTM splits by hidden unit: a worker owns its units' rows in all four gates, which
+        // start at whole panels only when H does; unidirectional only (a bidirectional layer at
+        // B < threads runs its directions on lanes instead). The GRU is not split yet.
+        boolean lstm = shape.cell() == Cell.LSTM && shape.directions() == 1 && shape.hidden() % kernels.splitAlignment() == 0;
+        return lstm ? StepSplit.ROWS : StepSplit.SINGLE;
     }
 
     /**
@@ -688,8 +697,20 @@ public final class Rnn implements AutoCloseable {
                 int t = d == 0 ? t0 + i : t1 - 1 - i;
                 int n = len.active(t), q = (int) len.offset(t);
                 for (int r = 0; r < n; r++) {
-                    kn.recurrentForwardPart(activation, 1, H, H, i0, i1, p, whh, packed, hs, previousRow(ws, d, t, r, q0) * H,
-                            pre, (q - q0 + r) * GH, hs, stateRow(ws, q + r, q0) * H);
+                    int prev = previousRow(ws, d, t, r, q0), out = stateRow(ws, q + r, q0);
+                    if (shape.cell() == Cell.ELMAN) {
+                        kn.recurrentForwardPart(activation, 1, H, H, i0, i1, p, whh, packed, hs, prev * H, pre, (q - q0 + r) * GH,
+                                hs, out * H);
+                    } else {
+                        // LSTM: this worker's units in each of the four gates, then their cell and state
+                        float[] g = ws.training ? ws.cache[k] : ws.stepCache;
+                        int gOff = (ws.training ? q + r : r) * GH;
+                        for (int gate = 0; gate < 4; gate++) {
+                            kn.recurrentForwardPart(null, 1, GH, H, gate * H + i0, gate * H + i1, p, whh, packed, hs, prev * H,
+                                    pre, (q - q0 + r) * GH, g, gOff);
+                        }
+                        kn.lstmForwardPart(H, i0, i1, g, gOff, ws.cells[k], prev * H, ws.cells[k], out * H, hs, out * H);
+                    }
                 }
                 sync(ws, w);
             }
@@ -1235,9 +1256,33 @@ public final class Rnn implements AutoCloseable {
                 int t = d == 0 ? t1 - 1 - i : t0 + i;
                 int n = len.active(t), q = (int) len.offset(t);
                 for (int r = 0; r < n; r++) {
-                    int nextOff = nextDeltaOffset(ws, d, t, r, t1, t0, q0);
-                    kn.recurrentBackwardPart(activation, 1, GH, H, i0, i1, p, whh, packed, nextSource(ws, k, d, t, r, t0, t1, carry),
-                            nextOff, gAbove, (q - q0 + r) * H, hs, stateRow(ws, q + r, q0) * H, delta, (q - q0 + r) * GH);
+                    int nextOff = nextDeltaOffset(ws, d, t, r, t1, t0, q0), row = q - q0 + r;
+                    float[] next = nextSource(ws, k, d, t, r, t0, t1, carry);
+                    if (shape.cell() == Cell.ELMAN) {
+                        kn.recurrentBackwardPart(activation, 1, GH, H, i0, i1, p, whh, packed, next, nextOff, gAbove, row * H, hs,
+                                stateRow(ws, q + r, q0) * H, delta, row * GH);
+                        continue;
+                    }
+                    // LSTM (unidirectional): dL/dh of this worker's units = gAbove + (delta_{t+1} W_hh) there,
+                    // in place; then their four gate deltas and dL/dc_{t-1}, from dL/dc_{t+1} of the same rows
+                    kn.recurrentBackwardPart(null, 1, GH, H, i0, i1, p, whh, packed, next, nextOff, gAbove, row * H, null, 0,
+                            gAbove, row * H);
+                    float[] auxNext;
+                    int auxOff;
+                    if (r >= len.active(t + 1)) {
+                        auxNext = ws.auxIn != null && ws.auxIn[k] != null ? ws.auxIn[k] : ws.zeros;
+                        auxOff = r * H;
+                    } else if (t + 1 < t1) {
+                        auxNext = ws.aux;
+                        auxOff = ((int) len.offset(t + 1) - q0 + r) * H;
+                    } else {
+                        auxNext = ws.auxCarry[k];
+                        auxOff = r * H;
+                    }
+                    int prev = t == 0 ? r : stateRow(ws, (int) len.offset(t - 1) + r, q0);
+                    float[] cells = ws.cells[k];
+                    kn.lstmBackwardPart(H, i0, i1, gAbove, row * H, auxNext, auxOff, ws.cache[k], (q + r) * GH, cells, prev * H,
+                            cells, stateRow(ws, q + r, q0) * H, delta, row * GH, ws.aux, row * H);
                 }
                 if (d == 1) captureStartColumns(ws, t, q, q0, i0, i1);
                 sync(ws, w);
@@ -1652,7 +1697,10 @@ public final class Rnn implements AutoCloseable {
             return this;
         }
 
-        /** Smallest H at which a step is split among threads when {@code B < threads} (tests, tuning). */
+        /**
+         * Smallest number of rows of W_hh (H for the Elman cell, 4H for the LSTM) at which a step is
+         * split among threads when {@code B < threads} (tests, tuning; the GRU is not split).
+         */
         public Builder splitHiddenMin(int h) {
             Checks.positive("splitHiddenMin", h);
             this.splitHiddenMin = h;

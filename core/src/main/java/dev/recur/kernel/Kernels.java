@@ -155,6 +155,14 @@ public interface Kernels {
                      float[] hOut, int hOutOff);
 
     /**
+     * Units {@code [from, to)} of {@link #lstmForward} for one row (batch 1, gates 4h apart in
+     * PyTorch's order, the other units untouched): one thread's share of a step split among
+     * threads by hidden unit. Element-wise, so bitwise what the whole call writes there.
+     */
+    void lstmForwardPart(int h, int from, int to, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] cOut,
+                         int cOutOff, float[] hOut, int hOutOff);
+
+    /**
      * The LSTM's element-wise backward step: from {@code dh} (dL/dh_t, h per row), {@code dcNext}
      * (dL/dc_t arriving from step t+1, already times f_{t+1}; or from outside), the activated
      * {@code gates} (i, f, g, o) and the cell states cPrev, c of the step, writes the gate
@@ -164,6 +172,15 @@ public interface Kernels {
      */
     void lstmBackward(int batch, int h, float[] dh, int dhOff, float[] dcNext, int dcNextOff, float[] gates, int gOff,
                       float[] cPrev, int cPrevOff, float[] c, int cOff, float[] dz, int dzOff, float[] dcPrev, int dcPrevOff);
+
+    /**
+     * Units {@code [from, to)} of {@link #lstmBackward} for one row (batch 1; the four gate
+     * gradients of those units, h apart in dz, and their dcPrev): bitwise the whole call's values
+     * there.
+     */
+    void lstmBackwardPart(int h, int from, int to, float[] dh, int dhOff, float[] dcNext, int dcNextOff, float[] gates,
+                          int gOff, float[] cPrev, int cPrevOff, float[] c, int cOff, float[] dz, int dzOff, float[] dcPrev,
+                          int dcPrevOff);
 
     /**
      * The GRU's element-wise forward step: {@code gx} is the input side W_i x + b_i (+ b_h for the

@@ -132,9 +132,21 @@ public final class ScalarKernels implements Kernels {
     @Override
     public void lstmForward(int batch, int h, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] cOut, int cOutOff,
                             float[] hOut, int hOutOff) {
+        lstmForwardUnits(batch, h, 0, h, gates, gOff, cPrev, cPrevOff, cOut, cOutOff, hOut, hOutOff);
+    }
+
+    @Override
+    public void lstmForwardPart(int h, int from, int to, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] cOut,
+                                int cOutOff, float[] hOut, int hOutOff) {
+        lstmForwardUnits(1, h, from, to, gates, gOff, cPrev, cPrevOff, cOut, cOutOff, hOut, hOutOff);
+    }
+
+    /** Units [from, to) of every row of {@link #lstmForward}. */
+    private static void lstmForwardUnits(int batch, int h, int from, int to, float[] gates, int gOff, float[] cPrev,
+                                         int cPrevOff, float[] cOut, int cOutOff, float[] hOut, int hOutOff) {
         for (int r = 0; r < batch; r++) {
             int g = gOff + r * 4 * h;
-            for (int j = 0; j < h; j++) {
+            for (int j = from; j < to; j++) {
                 float i = sigmoid(gates[g + j]), f = sigmoid(gates[g + h + j]);
                 float c = (float) Math.tanh(gates[g + 2 * h + j]), o = sigmoid(gates[g + 3 * h + j]);
                 gates[g + j] = i;
@@ -151,9 +163,25 @@ public final class ScalarKernels implements Kernels {
     @Override
     public void lstmBackward(int batch, int h, float[] dh, int dhOff, float[] dcNext, int dcNextOff, float[] gates, int gOff,
                              float[] cPrev, int cPrevOff, float[] c, int cOff, float[] dz, int dzOff, float[] dcPrev, int dcPrevOff) {
+        lstmBackwardUnits(batch, h, 0, h, dh, dhOff, dcNext, dcNextOff, gates, gOff, cPrev, cPrevOff, c, cOff, dz, dzOff, dcPrev,
+                dcPrevOff);
+    }
+
+    @Override
+    public void lstmBackwardPart(int h, int from, int to, float[] dh, int dhOff, float[] dcNext, int dcNextOff, float[] gates,
+                                 int gOff, float[] cPrev, int cPrevOff, float[] c, int cOff, float[] dz, int dzOff, float[] dcPrev,
+                                 int dcPrevOff) {
+        lstmBackwardUnits(1, h, from, to, dh, dhOff, dcNext, dcNextOff, gates, gOff, cPrev, cPrevOff, c, cOff, dz, dzOff, dcPrev,
+                dcPrevOff);
+    }
+
+    /** Units [from, to) of every row of {@link #lstmBackward}. */
+    private static void lstmBackwardUnits(int batch, int h, int from, int to, float[] dh, int dhOff, float[] dcNext,
+                                          int dcNextOff, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] c, int cOff,
+                                          float[] dz, int dzOff, float[] dcPrev, int dcPrevOff) {
         for (int r = 0; r < batch; r++) {
             int g = gOff + r * 4 * h, z = dzOff + r * 4 * h;
-            for (int j = 0; j < h; j++) {
+            for (int j = from; j < to; j++) {
                 float i = gates[g + j], f = gates[g + h + j], gg = gates[g + 2 * h + j], o = gates[g + 3 * h + j];
                 float d = dh[dhOff + r * h + j], tc = (float) Math.tanh(c[cOff + r * h + j]);
                 float dc = dcNext[dcNextOff + r * h + j] + d * o * (1f - tc * tc);

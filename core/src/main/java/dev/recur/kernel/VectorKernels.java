@@ -1116,24 +1116,43 @@ public final class VectorKernels implements Kernels {
     @Override
     public void lstmForward(int batch, int h, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] cOut, int cOutOff,
                             float[] hOut, int hOutOff) {
+        lstmForwardUnits(batch, h, 0, h, gates, gOff, cPrev, cPrevOff, cOut, cOutOff, hOut, hOutOff);
+    }
+
+    @Override
+    public void lstmForwardPart(int h, int from, int to, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] cOut,
+                                int cOutOff, float[] hOut, int hOutOff) {
+        lstmForwardUnits(1, h, from, to, gates, gOff, cPrev, cPrevOff, cOut, cOutOff, hOut, hOutOff);
+    }
+
+    /** Units [from, to) of every row of {@link #lstmForward}; each pass is element-wise, so any range gives the same bits. */
+    private static void lstmForwardUnits(int batch, int h, int from, int to, float[] gates, int gOff, float[] cPrev,
+                                         int cPrevOff, float[] cOut, int cOutOff, float[] hOut, int hOutOff) {
+        int n = to - from;
+        if (n <= 0) return;
         for (int r = 0; r < batch; r++) {
-            int gi = gOff + r * 4 * h, gg = gi + 2 * h, go = gi + 3 * h;
-            int cp = cPrevOff + r * h, co = cOutOff + r * h, ho = hOutOff + r * h;
-            sigmoidRow(2 * h, gates, gi, gates, gi);   // i and f, adjacent
-            tanhRow(h, gates, gg, gates, gg);
-            sigmoidRow(h, gates, go, gates, go);
-            lstmCell(h, gates, gi, cPrev, cp, cOut, co);
-            tanhRow(h, cOut, co, hOut, ho);
-            mulRow(h, gates, go, hOut, ho);           // h = o * tanh(c)
+            int gi = gOff + r * 4 * h + from, gf = gi + h, gg = gi + 2 * h, go = gi + 3 * h;
+            int cp = cPrevOff + r * h + from, co = cOutOff + r * h + from, ho = hOutOff + r * h + from;
+            if (n == h) {
+                sigmoidRow(2 * h, gates, gi, gates, gi);   // i and f, adjacent
+            } else {
+                sigmoidRow(n, gates, gi, gates, gi);
+                sigmoidRow(n, gates, gf, gates, gf);
+            }
+            tanhRow(n, gates, gg, gates, gg);
+            sigmoidRow(n, gates, go, gates, go);
+            lstmCell(n, h, gates, gi, cPrev, cp, cOut, co);
+            tanhRow(n, cOut, co, hOut, ho);
+            mulRow(n, gates, go, hOut, ho);           // h = o * tanh(c)
         }
     }
 
-    /** c = f * c_prev + i * g from the activated gates at {@code gi} (i, f, g, o rows of h). */
-    private static void lstmCell(int h, float[] gates, int gi, float[] cPrev, int cp, float[] cOut, int co) {
-        VectorMask<Float> t = S.indexInRange(S.loopBound(h), h);
-        int gf = gi + h, gg = gi + 2 * h;
-        for (int j = 0; j < h; j += L) {
-            boolean full = j + L <= h;
+    /** c = f * c_prev + i * g for n units from the activated gates at {@code gi} (i, f, g rows {@code stride} apart). */
+    private static void lstmCell(int n, int stride, float[] gates, int gi, float[] cPrev, int cp, float[] cOut, int co) {
+        VectorMask<Float> t = S.indexInRange(S.loopBound(n), n);
+        int gf = gi + stride, gg = gi + 2 * stride;
+        for (int j = 0; j < n; j += L) {
+            boolean full = j + L <= n;
             FloatVector vi = full ? FloatVector.fromArray(S, gates, gi + j) : FloatVector.fromArray(S, gates, gi + j, t);
             FloatVector vf = full ? FloatVector.fromArray(S, gates, gf + j) : FloatVector.fromArray(S, gates, gf + j, t);
             FloatVector vg = full ? FloatVector.fromArray(S, gates, gg + j) : FloatVector.fromArray(S, gates, gg + j, t);
@@ -1158,12 +1177,31 @@ public final class VectorKernels implements Kernels {
     @Override
     public void lstmBackward(int batch, int h, float[] dh, int dhOff, float[] dcNext, int dcNextOff, float[] gates, int gOff,
                              float[] cPrev, int cPrevOff, float[] c, int cOff, float[] dz, int dzOff, float[] dcPrev, int dcPrevOff) {
-        VectorMask<Float> t = S.indexInRange(S.loopBound(h), h);
+        lstmBackwardUnits(batch, h, 0, h, dh, dhOff, dcNext, dcNextOff, gates, gOff, cPrev, cPrevOff, c, cOff, dz, dzOff, dcPrev,
+                dcPrevOff);
+    }
+
+    @Override
+    public void lstmBackwardPart(int h, int from, int to, float[] dh, int dhOff, float[] dcNext, int dcNextOff, float[] gates,
+                                 int gOff, float[] cPrev, int cPrevOff, float[] c, int cOff, float[] dz, int dzOff, float[] dcPrev,
+                                 int dcPrevOff) {
+        lstmBackwardUnits(1, h, from, to, dh, dhOff, dcNext, dcNextOff, gates, gOff, cPrev, cPrevOff, c, cOff, dz, dzOff, dcPrev,
+                dcPrevOff);
+    }
+
+    /** Units [from, to) of every row of {@link #lstmBackward} (element-wise: the same bits for any range). */
+    private static void lstmBackwardUnits(int batch, int h, int from, int to, float[] dh, int dhOff, float[] dcNext,
+                                          int dcNextOff, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] c, int cOff,
+                                          float[] dz, int dzOff, float[] dcPrev, int dcPrevOff) {
+        int n = to - from;
+        if (n <= 0) return;
+        VectorMask<Float> t = S.indexInRange(S.loopBound(n), n);
         FloatVector one = FloatVector.broadcast(S, 1f);
         for (int r = 0; r < batch; r++) {
-            int gi = gOff + r * 4 * h, zi = dzOff + r * 4 * h, rh = r * h;
-            for (int j = 0; j < h; j += L) {
-                boolean full = j + L <= h;
+            // every offset moved to unit `from`; the gates stay h apart
+            int gi = gOff + r * 4 * h + from, zi = dzOff + r * 4 * h + from, rh = r * h + from;
+            for (int j = 0; j < n; j += L) {
+                boolean full = j + L <= n;
                 FloatVector i = full ? FloatVector.fromArray(S, gates, gi + j) : FloatVector.fromArray(S, gates, gi + j, t);
                 FloatVector f = full ? FloatVector.fromArray(S, gates, gi + h + j) : FloatVector.fromArray(S, gates, gi + h + j, t);
                 FloatVector g = full ? FloatVector.fromArray(S, gates, gi + 2 * h + j) : FloatVector.fromArray(S, gates, gi + 2 * h + j, t);

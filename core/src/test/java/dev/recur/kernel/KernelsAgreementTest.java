@@ -981,6 +981,66 @@ class KernelsAgreementTest {
         }
     }
 
+    /**
+     * The LSTM's element-wise steps over units [from, to) of one row (a row-split step's share):
+     * each range, and three ranges that cover the row, give bitwise the whole call's values there
+     * and leave every other value (and the guards) untouched.
+     */
+    @Test
+    void lstmPartsAreTheWholeStepsBitForBit() {
+        for (int h : SIZES) {
+            int[][] splits = {{0, h}, {0, h / 3, h - h / 4, h}, {0, Math.min(h, 1), h}};
+            for (Kernels kk : BOTH) {
+                for (int[] cut : splits) {
+                    Mat pre = new Mat(1, 4 * h).dense(), cp = new Mat(1, h).dense();
+                    for (int k = 0; k < 4 * h; k++) pre.data[pre.off + k] *= 4;
+                    Mat gWhole = pre.copy(), cWhole = new Mat(1, h).dense(), hWhole = new Mat(1, h).dense();
+                    Mat gPart = gWhole.copy(), cPart = cWhole.copy(), hPart = hWhole.copy();
+                    kk.lstmForward(1, h, gWhole.data, gWhole.off, cp.data, cp.off, cWhole.data, cWhole.off, hWhole.data, hWhole.off);
+                    for (int i = 0; i + 1 < cut.length; i++) {
+                        kk.lstmForwardPart(h, cut[i], cut[i + 1], gPart.data, gPart.off, cp.data, cp.off, cPart.data, cPart.off,
+                                hPart.data, hPart.off);
+                    }
+                    String what = kk.name() + " h=" + h + " cuts=" + Arrays.toString(cut);
+                    assertArrayEquals(gWhole.data, gPart.data, "lstmForwardPart gates " + what);
+                    assertArrayEquals(cWhole.data, cPart.data, "lstmForwardPart c " + what);
+                    assertArrayEquals(hWhole.data, hPart.data, "lstmForwardPart h " + what);
+
+                    Mat dh = new Mat(1, h).dense(), dcn = new Mat(1, h).dense();
+                    Mat dzWhole = new Mat(1, 4 * h).dense(), dcWhole = new Mat(1, h).dense();
+                    Mat dzPart = dzWhole.copy(), dcPart = dcWhole.copy();
+                    kk.lstmBackward(1, h, dh.data, dh.off, dcn.data, dcn.off, gWhole.data, gWhole.off, cp.data, cp.off, cWhole.data,
+                            cWhole.off, dzWhole.data, dzWhole.off, dcWhole.data, dcWhole.off);
+                    for (int i = 0; i + 1 < cut.length; i++) {
+                        kk.lstmBackwardPart(h, cut[i], cut[i + 1], dh.data, dh.off, dcn.data, dcn.off, gWhole.data, gWhole.off,
+                                cp.data, cp.off, cWhole.data, cWhole.off, dzPart.data, dzPart.off, dcPart.data, dcPart.off);
+                    }
+                    assertArrayEquals(dzWhole.data, dzPart.data, "lstmBackwardPart dz " + what);
+                    assertArrayEquals(dcWhole.data, dcPart.data, "lstmBackwardPart dcPrev " + what);
+                }
+                // one share alone writes its units only
+                if (h >= 3) {
+                    Mat g = new Mat(1, 4 * h).dense(), cp = new Mat(1, h).dense(), cOut = new Mat(1, h).dense(), hOut = new Mat(1, h).dense();
+                    Mat g0 = g.copy(), c0 = cOut.copy(), h0 = hOut.copy();
+                    int from = h / 3, to = 2 * h / 3;
+                    kk.lstmForwardPart(h, from, to, g.data, g.off, cp.data, cp.off, cOut.data, cOut.off, hOut.data, hOut.off);
+                    for (int j = 0; j < h; j++) {
+                        boolean mine = j >= from && j < to;
+                        for (int q = 0; q < 4; q++) {
+                            int at = g.off + q * h + j;
+                            assertEquals(mine, g.data[at] != g0.data[at], kk.name() + " h=" + h + " gate " + q + " unit " + j);
+                        }
+                        assertEquals(mine, cOut.data[cOut.off + j] != c0.data[c0.off + j], kk.name() + " h=" + h + " c unit " + j);
+                        assertEquals(mine, hOut.data[hOut.off + j] != h0.data[h0.off + j], kk.name() + " h=" + h + " h unit " + j);
+                    }
+                    for (int k = 0; k < g.data.length; k++) {
+                        if (k < g.off || k >= g.off + 4 * h) assertEquals(g0.data[k], g.data[k], "guard " + k);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void gruStepsAgree() {
         for (int h : SIZES) {
