@@ -436,11 +436,11 @@ public final class Rnn implements AutoCloseable {
         // the rows of W_hh: what a step's work, and so what splitting it gains, grows with
         if (shape.gates() * shape.hidden() < splitHiddenMin) return StepSplit.SINGLE;
         if (shape.cell() == Cell.ELMAN) return StepSplit.ROWS;
-        // an LSTM splits by hidden unit: a worker owns its units' rows in all four gates, which
+        // a gated cell splits by hidden unit: a worker owns its units' rows in every gate, which
         // start at whole panels only when H does; unidirectional only (a bidirectional layer at
-        // B < threads runs its directions on lanes instead). The GRU is not split yet.
-        boolean lstm = shape.cell() == Cell.LSTM && shape.directions() == 1 && shape.hidden() % kernels.splitAlignment() == 0;
-        return lstm ? StepSplit.ROWS : StepSplit.SINGLE;
+        // B < threads runs its directions on lanes instead)
+        boolean units = shape.directions() == 1 && shape.hidden() % kernels.splitAlignment() == 0;
+        return units ? StepSplit.ROWS : StepSplit.SINGLE;
     }
 
     /**
@@ -466,7 +466,17 @@ public final class Rnn implements AutoCloseable {
      */
     private boolean wavefront(Workspace ws) {
         return shape.directions() == 1 && shape.layers() >= 2 && workers.size() >= 2 && ws.batch < workers.size()
-                && ws.wholeSequence && stepSplit(ws.batch) == StepSplit.SINGLE;
+                && ws.wholeSequence && (stepSplit(ws.batch) == StepSplit.SINGLE || gruStackPrefersWavefront());
+    }
+
+    /**
+     * Where both apply, a stack's steps split by hidden unit measured better than the wavefront
+     * (2 threads / 1 thread, B = 1, 2 layers: LSTM H = 256 1.95-1.98x against 1.60-1.61x; GRU
+     * H = 512 1.74x against 1.53x), except the GRU at H = 256 (1.40-1.61x against 1.61-1.79x):
+     * its step, 3H rows, leaves a half too short for the per-step barrier.
+     */
+    private boolean gruStackPrefersWavefront() {
+        return shape.cell() == Cell.GRU && shape.hidden() < 512;
     }
 
     /** The first layer of the wavefront's upper stage (which also runs the head). */
@@ -701,8 +711,8 @@ public final class Rnn implements AutoCloseable {
                     if (shape.cell() == Cell.ELMAN) {
                         kn.recurrentForwardPart(activation, 1, H, H, i0, i1, p, whh, packed, hs, prev * H, pre, (q - q0 + r) * GH,
                                 hs, out * H);
-                    } else {
-                        // LSTM: this worker's units in each of the four gates, then their cell and state
+                    } else if (shape.cell() == Cell.LSTM) {
+                        // this worker's units in each of the four gates, then their cell and state
                         float[] g = ws.training ? ws.cache[k] : ws.stepCache;
                         int gOff = (ws.training ? q + r : r) * GH;
                         for (int gate = 0; gate < 4; gate++) {
@@ -710,6 +720,15 @@ public final class Rnn implements AutoCloseable {
                                     pre, (q - q0 + r) * GH, g, gOff);
                         }
                         kn.lstmForwardPart(H, i0, i1, g, gOff, ws.cells[k], prev * H, ws.cells[k], out * H, hs, out * H);
+                    } else {
+                        // GRU: this worker's units of the recurrent side W_hh h + b_hh (r, z, n rows), then their step
+                        for (int gate = 0; gate < 3; gate++) {
+                            kn.recurrentForwardPart(null, 1, GH, H, gate * H + i0, gate * H + i1, p, whh, packed, hs, prev * H,
+                                    ws.recBias[k], r * GH, ws.ghScratch, r * GH);
+                        }
+                        float[] c = ws.training ? ws.cache[k] : ws.stepCache;
+                        int cOff = (ws.training ? q + r : r) * 4 * H;
+                        kn.gruForwardPart(H, i0, i1, pre, (q - q0 + r) * GH, ws.ghScratch, r * GH, hs, prev * H, hs, out * H, c, cOff);
                     }
                 }
                 sync(ws, w);
@@ -1249,6 +1268,8 @@ public final class Rnn implements AutoCloseable {
         final StepSplit split = ws.alone ? StepSplit.SINGLE : stepSplit(B);
         final Kernels kn = kernels;
         final float[] carry = ws.bp != null && ws.bp.carry != null && ws.bp.carry.filled ? ws.carryIn[l] : ws.zeros;
+        // the recurrent side's delta (the GRU keeps it apart from the input side's)
+        final int dzh = shape.cell() == Cell.GRU ? ws.blockRows * GH : 0;
         if (split == StepSplit.ROWS) {
             // each worker owns columns [i0, i1) of W (panel-aligned): delta_t[i0..i1) needs all of delta_{t+1}
             int i0 = splitPoint(w, nw, H), i1 = splitPoint(w + 1, nw, H);
@@ -1263,10 +1284,8 @@ public final class Rnn implements AutoCloseable {
                                 stateRow(ws, q + r, q0) * H, delta, row * GH);
                         continue;
                     }
-                    // LSTM (unidirectional): dL/dh of this worker's units = gAbove + (delta_{t+1} W_hh) there,
-                    // in place; then their four gate deltas and dL/dc_{t-1}, from dL/dc_{t+1} of the same rows
-                    kn.recurrentBackwardPart(null, 1, GH, H, i0, i1, p, whh, packed, next, nextOff, gAbove, row * H, null, 0,
-                            gAbove, row * H);
+                    // gated cells (unidirectional): the aux carry of step t+1 (the LSTM's dL/dc, the GRU's
+                    // z * dL/dh) for the same row
                     float[] auxNext;
                     int auxOff;
                     if (r >= len.active(t + 1)) {
@@ -1280,9 +1299,24 @@ public final class Rnn implements AutoCloseable {
                         auxOff = r * H;
                     }
                     int prev = t == 0 ? r : stateRow(ws, (int) len.offset(t - 1) + r, q0);
-                    float[] cells = ws.cells[k];
-                    kn.lstmBackwardPart(H, i0, i1, gAbove, row * H, auxNext, auxOff, ws.cache[k], (q + r) * GH, cells, prev * H,
-                            cells, stateRow(ws, q + r, q0) * H, delta, row * GH, ws.aux, row * H);
+                    if (shape.cell() == Cell.LSTM) {
+                        // dL/dh of this worker's units = gAbove + (delta_{t+1} W_hh) there, in place; then
+                        // their four gate deltas and dL/dc_{t-1}
+                        kn.recurrentBackwardPart(null, 1, GH, H, i0, i1, p, whh, packed, next, nextOff, gAbove, row * H, null, 0,
+                                gAbove, row * H);
+                        float[] cells = ws.cells[k];
+                        kn.lstmBackwardPart(H, i0, i1, gAbove, row * H, auxNext, auxOff, ws.cache[k], (q + r) * GH, cells,
+                                prev * H, cells, stateRow(ws, q + r, q0) * H, delta, row * GH, ws.aux, row * H);
+                    } else {
+                        // GRU: dL/dh of this worker's units = gAbove + z * dL/dh_{t+1} + (the recurrent side's
+                        // delta_{t+1} W_hh) there, in that order as the unsplit step; then their deltas
+                        for (int j = i0; j < i1; j++) gAbove[row * H + j] += auxNext[auxOff + j];
+                        int recOff = next == delta ? nextOff + dzh : nextOff;
+                        kn.recurrentBackwardPart(null, 1, GH, H, i0, i1, p, whh, packed, next, recOff, gAbove, row * H, null, 0,
+                                gAbove, row * H);
+                        kn.gruBackwardPart(H, i0, i1, gAbove, row * H, hs, prev * H, ws.cache[k], (q + r) * 4 * H, delta, row * GH,
+                                delta, dzh + row * GH, ws.aux, row * H);
+                    }
                 }
                 if (d == 1) captureStartColumns(ws, t, q, q0, i0, i1);
                 sync(ws, w);
@@ -1295,8 +1329,7 @@ public final class Rnn implements AutoCloseable {
             return;
         }
         int b0 = split == StepSplit.BATCH ? lo(w, nw, B) : 0, b1 = split == StepSplit.BATCH ? lo(w + 1, nw, B) : B;
-        // the recurrent side's delta (the GRU keeps it apart from the input side's) and the aux carry
-        final int dzh = shape.cell() == Cell.GRU ? ws.blockRows * GH : 0;
+        // the aux carry
         final float[] auxIn = ws.auxIn != null && ws.auxIn[k] != null ? ws.auxIn[k] : ws.zeros;
         final int H1 = H;
         for (int i = 0; i < t1 - t0; i++) {
@@ -1698,8 +1731,8 @@ public final class Rnn implements AutoCloseable {
         }
 
         /**
-         * Smallest number of rows of W_hh (H for the Elman cell, 4H for the LSTM) at which a step is
-         * split among threads when {@code B < threads} (tests, tuning; the GRU is not split).
+         * Smallest number of rows of W_hh (H for the Elman cell, 4H for the LSTM, 3H for the GRU) at
+         * which a step is split among threads when {@code B < threads} (tests, tuning).
          */
         public Builder splitHiddenMin(int h) {
             Checks.positive("splitHiddenMin", h);

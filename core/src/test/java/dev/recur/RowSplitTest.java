@@ -13,8 +13,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * A step split among threads by rows of W (B below the thread count; an LSTM's by hidden unit,
- * all four gates' rows of each) gives bitwise what one thread gives: loss, the top layer's states, every gradient, dL/dx and dL/dh0 (with dL/dh_T in), for both kernel paths, hidden
+ * A step split among threads by rows of W (B below the thread count; a gated cell's by hidden
+ * unit, every gate's rows of each) gives bitwise what one thread gives: loss, the top layer's states, every gradient, dL/dx and dL/dh0 (with dL/dh_T in), for both kernel paths, hidden
  * sizes that are and are not multiples of the vector panels, stacks and sequences of
  * different lengths (unidirectional: a bidirectional network at B < threads runs its two
  * directions side by side instead, see DirectionLanesTest). (The shares are whole panels, and each output is computed
@@ -28,10 +28,12 @@ class RowSplitTest {
             for (int h : new int[] {1, 7, 33, 64, 100, 257}) list.add(Arguments.of(k, Cell.ELMAN, h, 1, false, 1, 2));
             list.add(Arguments.of(k, Cell.ELMAN, 96, 2, false, 1, 2));
             list.add(Arguments.of(k, Cell.ELMAN, 130, 2, false, 2, 3));      // B = 2 on 3 threads, two lengths
-            // the LSTM splits by hidden unit when H is a whole number of panels (33: it does not split)
-            for (int h : new int[] {33, 64, 96}) list.add(Arguments.of(k, Cell.LSTM, h, 1, false, 1, 2));
-            list.add(Arguments.of(k, Cell.LSTM, 64, 2, false, 1, 2));
-            list.add(Arguments.of(k, Cell.LSTM, 96, 1, false, 2, 3));        // B = 2 on 3 threads, two lengths
+            // gated cells split by hidden unit when H is a whole number of panels (33: they do not split)
+            for (Cell c : new Cell[] {Cell.LSTM, Cell.GRU}) {
+                for (int h : new int[] {33, 64, 96}) list.add(Arguments.of(k, c, h, 1, false, 1, 2));
+                list.add(Arguments.of(k, c, 64, 2, false, 1, 2));
+                list.add(Arguments.of(k, c, 96, 1, false, 2, 3));        // B = 2 on 3 threads, two lengths
+            }
             // (bidirectional networks at B < threads run their directions side by side instead: DirectionLanesTest)
         }
         return list.stream();

@@ -193,6 +193,14 @@ public interface Kernels {
                     float[] hOut, int hOutOff, float[] cache, int cacheOff);
 
     /**
+     * Units {@code [from, to)} of {@link #gruForward} for one row (batch 1; gx and gh 3h per
+     * row, the cache 4h, gates h apart): bitwise the whole call's values there, the other units
+     * untouched.
+     */
+    void gruForwardPart(int h, int from, int to, float[] gx, int gxOff, float[] gh, int ghOff, float[] hPrev, int hPrevOff,
+                        float[] hOut, int hOutOff, float[] cache, int cacheOff);
+
+    /**
      * The GRU's element-wise backward step: from {@code dh} (dL/dh_t), hPrev and the cache (r, z,
      * n, gh_n), writes the input side's gate gradients {@code dzx} (dr, dz, dn: d of the
      * pre-activations, 3h per row), the recurrent side's {@code dzh} (dr, dz, r * dn: b_hn sits
@@ -201,6 +209,10 @@ public interface Kernels {
      */
     void gruBackward(int batch, int h, float[] dh, int dhOff, float[] hPrev, int hPrevOff, float[] cache, int cacheOff,
                      float[] dzx, int dzxOff, float[] dzh, int dzhOff, float[] direct, int directOff);
+
+    /** Units {@code [from, to)} of {@link #gruBackward} for one row (batch 1): bitwise the whole call's values there. */
+    void gruBackwardPart(int h, int from, int to, float[] dh, int dhOff, float[] hPrev, int hPrevOff, float[] cache,
+                         int cacheOff, float[] dzx, int dzxOff, float[] dzh, int dzhOff, float[] direct, int directOff);
 
     /**
      * Softmax cross-entropy for {@code rows} rows of n logits: returns the summed loss

@@ -197,9 +197,21 @@ public final class ScalarKernels implements Kernels {
     @Override
     public void gruForward(int batch, int h, float[] gx, int gxOff, float[] gh, int ghOff, float[] hPrev, int hPrevOff,
                            float[] hOut, int hOutOff, float[] cache, int cacheOff) {
+        gruForwardUnits(batch, h, 0, h, gx, gxOff, gh, ghOff, hPrev, hPrevOff, hOut, hOutOff, cache, cacheOff);
+    }
+
+    @Override
+    public void gruForwardPart(int h, int from, int to, float[] gx, int gxOff, float[] gh, int ghOff, float[] hPrev,
+                               int hPrevOff, float[] hOut, int hOutOff, float[] cache, int cacheOff) {
+        gruForwardUnits(1, h, from, to, gx, gxOff, gh, ghOff, hPrev, hPrevOff, hOut, hOutOff, cache, cacheOff);
+    }
+
+    /** Units [from, to) of every row of {@link #gruForward}. */
+    private static void gruForwardUnits(int batch, int h, int from, int to, float[] gx, int gxOff, float[] gh, int ghOff,
+                                        float[] hPrev, int hPrevOff, float[] hOut, int hOutOff, float[] cache, int cacheOff) {
         for (int r = 0; r < batch; r++) {
             int x = gxOff + r * 3 * h, y = ghOff + r * 3 * h, k = cacheOff + r * 4 * h;
-            for (int j = 0; j < h; j++) {
+            for (int j = from; j < to; j++) {
                 float rg = sigmoid(gx[x + j] + gh[y + j]), zg = sigmoid(gx[x + h + j] + gh[y + h + j]);
                 float hn = gh[y + 2 * h + j];
                 float n = (float) Math.tanh(gx[x + 2 * h + j] + rg * hn);
@@ -215,9 +227,22 @@ public final class ScalarKernels implements Kernels {
     @Override
     public void gruBackward(int batch, int h, float[] dh, int dhOff, float[] hPrev, int hPrevOff, float[] cache, int cacheOff,
                             float[] dzx, int dzxOff, float[] dzh, int dzhOff, float[] direct, int directOff) {
+        gruBackwardUnits(batch, h, 0, h, dh, dhOff, hPrev, hPrevOff, cache, cacheOff, dzx, dzxOff, dzh, dzhOff, direct, directOff);
+    }
+
+    @Override
+    public void gruBackwardPart(int h, int from, int to, float[] dh, int dhOff, float[] hPrev, int hPrevOff, float[] cache,
+                                int cacheOff, float[] dzx, int dzxOff, float[] dzh, int dzhOff, float[] direct, int directOff) {
+        gruBackwardUnits(1, h, from, to, dh, dhOff, hPrev, hPrevOff, cache, cacheOff, dzx, dzxOff, dzh, dzhOff, direct, directOff);
+    }
+
+    /** Units [from, to) of every row of {@link #gruBackward}. */
+    private static void gruBackwardUnits(int batch, int h, int from, int to, float[] dh, int dhOff, float[] hPrev,
+                                         int hPrevOff, float[] cache, int cacheOff, float[] dzx, int dzxOff, float[] dzh,
+                                         int dzhOff, float[] direct, int directOff) {
         for (int r = 0; r < batch; r++) {
             int k = cacheOff + r * 4 * h, x = dzxOff + r * 3 * h, y = dzhOff + r * 3 * h;
-            for (int j = 0; j < h; j++) {
+            for (int j = from; j < to; j++) {
                 float rg = cache[k + j], zg = cache[k + h + j], n = cache[k + 2 * h + j], hn = cache[k + 3 * h + j];
                 float d = dh[dhOff + r * h + j];
                 float dn = d * (1f - zg) * (1f - n * n);

@@ -1239,12 +1239,31 @@ public final class VectorKernels implements Kernels {
     @Override
     public void gruForward(int batch, int h, float[] gx, int gxOff, float[] gh, int ghOff, float[] hPrev, int hPrevOff,
                            float[] hOut, int hOutOff, float[] cache, int cacheOff) {
+        gruForwardUnits(batch, h, 0, h, gx, gxOff, gh, ghOff, hPrev, hPrevOff, hOut, hOutOff, cache, cacheOff);
+    }
+
+    @Override
+    public void gruForwardPart(int h, int from, int to, float[] gx, int gxOff, float[] gh, int ghOff, float[] hPrev,
+                               int hPrevOff, float[] hOut, int hOutOff, float[] cache, int cacheOff) {
+        gruForwardUnits(1, h, from, to, gx, gxOff, gh, ghOff, hPrev, hPrevOff, hOut, hOutOff, cache, cacheOff);
+    }
+
+    /** Units [from, to) of every row of {@link #gruForward}: every pass element-wise, every offset moved to unit {@code from}. */
+    private static void gruForwardUnits(int batch, int h, int from, int to, float[] gx, int gxOff, float[] gh, int ghOff,
+                                        float[] hPrev, int hPrevOff, float[] hOut, int hOutOff, float[] cache, int cacheOff) {
+        int n = to - from;
+        if (n <= 0) return;
         for (int r = 0; r < batch; r++) {
-            int x = gxOff + r * 3 * h, y = ghOff + r * 3 * h, k = cacheOff + r * 4 * h, rh = r * h;
-            sigmoidSumRow(2 * h, gx, x, gh, y, cache, k);                   // r, z = sigmoid(x + h side), adjacent
-            gruCandidate(h, gx, x + 2 * h, cache, k, gh, y + 2 * h, cache, k + 2 * h, k + 3 * h);
-            tanhRow(h, cache, k + 2 * h, cache, k + 2 * h);                  // n = tanh(x_n + r * hn)
-            gruMix(h, cache, k + h, k + 2 * h, hPrev, hPrevOff + rh, hOut, hOutOff + rh);
+            int x = gxOff + r * 3 * h + from, y = ghOff + r * 3 * h + from, k = cacheOff + r * 4 * h + from, rh = r * h + from;
+            if (n == h) {
+                sigmoidSumRow(2 * h, gx, x, gh, y, cache, k);               // r, z = sigmoid(x + h side), adjacent
+            } else {
+                sigmoidSumRow(n, gx, x, gh, y, cache, k);
+                sigmoidSumRow(n, gx, x + h, gh, y + h, cache, k + h);
+            }
+            gruCandidate(n, gx, x + 2 * h, cache, k, gh, y + 2 * h, cache, k + 2 * h, k + 3 * h);
+            tanhRow(n, cache, k + 2 * h, cache, k + 2 * h);                  // n = tanh(x_n + r * hn)
+            gruMix(n, cache, k + h, k + 2 * h, hPrev, hPrevOff + rh, hOut, hOutOff + rh);
         }
     }
 
@@ -1298,12 +1317,28 @@ public final class VectorKernels implements Kernels {
     @Override
     public void gruBackward(int batch, int h, float[] dh, int dhOff, float[] hPrev, int hPrevOff, float[] cache, int cacheOff,
                             float[] dzx, int dzxOff, float[] dzh, int dzhOff, float[] direct, int directOff) {
-        VectorMask<Float> t = S.indexInRange(S.loopBound(h), h);
+        gruBackwardUnits(batch, h, 0, h, dh, dhOff, hPrev, hPrevOff, cache, cacheOff, dzx, dzxOff, dzh, dzhOff, direct, directOff);
+    }
+
+    @Override
+    public void gruBackwardPart(int h, int from, int to, float[] dh, int dhOff, float[] hPrev, int hPrevOff, float[] cache,
+                                int cacheOff, float[] dzx, int dzxOff, float[] dzh, int dzhOff, float[] direct, int directOff) {
+        gruBackwardUnits(1, h, from, to, dh, dhOff, hPrev, hPrevOff, cache, cacheOff, dzx, dzxOff, dzh, dzhOff, direct, directOff);
+    }
+
+    /** Units [from, to) of every row of {@link #gruBackward} (element-wise: the same bits for any range). */
+    private static void gruBackwardUnits(int batch, int h, int from, int to, float[] dh, int dhOff, float[] hPrev,
+                                         int hPrevOff, float[] cache, int cacheOff, float[] dzx, int dzxOff, float[] dzh,
+                                         int dzhOff, float[] direct, int directOff) {
+        int units = to - from;
+        if (units <= 0) return;
+        VectorMask<Float> t = S.indexInRange(S.loopBound(units), units);
         FloatVector one = FloatVector.broadcast(S, 1f);
         for (int r = 0; r < batch; r++) {
-            int k = cacheOff + r * 4 * h, x = dzxOff + r * 3 * h, y = dzhOff + r * 3 * h, rh = r * h;
-            for (int j = 0; j < h; j += L) {
-                boolean full = j + L <= h;
+            // every offset moved to unit `from`; the gates stay h apart
+            int k = cacheOff + r * 4 * h + from, x = dzxOff + r * 3 * h + from, y = dzhOff + r * 3 * h + from, rh = r * h + from;
+            for (int j = 0; j < units; j += L) {
+                boolean full = j + L <= units;
                 FloatVector rg = full ? FloatVector.fromArray(S, cache, k + j) : FloatVector.fromArray(S, cache, k + j, t);
                 FloatVector zg = full ? FloatVector.fromArray(S, cache, k + h + j) : FloatVector.fromArray(S, cache, k + h + j, t);
                 FloatVector n = full ? FloatVector.fromArray(S, cache, k + 2 * h + j) : FloatVector.fromArray(S, cache, k + 2 * h + j, t);

@@ -1041,6 +1041,44 @@ class KernelsAgreementTest {
         }
     }
 
+    /** The GRU's element-wise steps over unit ranges that cover a row: bitwise the whole calls. */
+    @Test
+    void gruPartsAreTheWholeStepsBitForBit() {
+        for (int h : SIZES) {
+            int[][] splits = {{0, h}, {0, h / 3, h - h / 4, h}, {0, Math.min(h, 1), h}};
+            for (Kernels kk : BOTH) {
+                for (int[] cut : splits) {
+                    Mat gx = new Mat(1, 3 * h).dense(), gh = new Mat(1, 3 * h).dense(), hp = new Mat(1, h).dense();
+                    for (int k = 0; k < 3 * h; k++) gx.data[gx.off + k] *= 4;
+                    Mat hWhole = new Mat(1, h).dense(), cWhole = new Mat(1, 4 * h).dense();
+                    Mat hPart = hWhole.copy(), cPart = cWhole.copy();
+                    kk.gruForward(1, h, gx.data, gx.off, gh.data, gh.off, hp.data, hp.off, hWhole.data, hWhole.off, cWhole.data,
+                            cWhole.off);
+                    for (int i = 0; i + 1 < cut.length; i++) {
+                        kk.gruForwardPart(h, cut[i], cut[i + 1], gx.data, gx.off, gh.data, gh.off, hp.data, hp.off, hPart.data,
+                                hPart.off, cPart.data, cPart.off);
+                    }
+                    String what = kk.name() + " h=" + h + " cuts=" + Arrays.toString(cut);
+                    assertArrayEquals(hWhole.data, hPart.data, "gruForwardPart h " + what);
+                    assertArrayEquals(cWhole.data, cPart.data, "gruForwardPart cache " + what);
+
+                    Mat dh = new Mat(1, h).dense();
+                    Mat xWhole = new Mat(1, 3 * h).dense(), yWhole = new Mat(1, 3 * h).dense(), dWhole = new Mat(1, h).dense();
+                    Mat xPart = xWhole.copy(), yPart = yWhole.copy(), dPart = dWhole.copy();
+                    kk.gruBackward(1, h, dh.data, dh.off, hp.data, hp.off, cWhole.data, cWhole.off, xWhole.data, xWhole.off,
+                            yWhole.data, yWhole.off, dWhole.data, dWhole.off);
+                    for (int i = 0; i + 1 < cut.length; i++) {
+                        kk.gruBackwardPart(h, cut[i], cut[i + 1], dh.data, dh.off, hp.data, hp.off, cWhole.data, cWhole.off,
+                                xPart.data, xPart.off, yPart.data, yPart.off, dPart.data, dPart.off);
+                    }
+                    assertArrayEquals(xWhole.data, xPart.data, "gruBackwardPart dzx " + what);
+                    assertArrayEquals(yWhole.data, yPart.data, "gruBackwardPart dzh " + what);
+                    assertArrayEquals(dWhole.data, dPart.data, "gruBackwardPart direct " + what);
+                }
+            }
+        }
+    }
+
     @Test
     void gruStepsAgree() {
         for (int h : SIZES) {
