@@ -719,7 +719,7 @@ public final class Rnn implements AutoCloseable {
                             kn.recurrentForwardPart(null, 1, GH, H, gate * H + i0, gate * H + i1, p, whh, packed, hs, prev * H,
                                     pre, (q - q0 + r) * GH, g, gOff);
                         }
-                        kn.lstmForwardPart(H, i0, i1, g, gOff, ws.cells[k], prev * H, ws.cells[k], out * H, hs, out * H);
+                        kn.lstmForwardPart(1, H, i0, i1, g, gOff, ws.cells[k], prev * H, ws.cells[k], out * H, hs, out * H);
                     } else {
                         // GRU: this worker's units of the recurrent side W_hh h + b_hh (r, z, n rows), then their step
                         for (int gate = 0; gate < 3; gate++) {
@@ -728,7 +728,7 @@ public final class Rnn implements AutoCloseable {
                         }
                         float[] c = ws.training ? ws.cache[k] : ws.stepCache;
                         int cOff = (ws.training ? q + r : r) * 4 * H;
-                        kn.gruForwardPart(H, i0, i1, pre, (q - q0 + r) * GH, ws.ghScratch, r * GH, hs, prev * H, hs, out * H, c, cOff);
+                        kn.gruForwardPart(1, H, i0, i1, pre, (q - q0 + r) * GH, ws.ghScratch, r * GH, hs, prev * H, hs, out * H, c, cOff);
                     }
                 }
                 sync(ws, w);
@@ -1305,7 +1305,7 @@ public final class Rnn implements AutoCloseable {
                         kn.recurrentBackwardPart(null, 1, GH, H, i0, i1, p, whh, packed, next, nextOff, gAbove, row * H, null, 0,
                                 gAbove, row * H);
                         float[] cells = ws.cells[k];
-                        kn.lstmBackwardPart(H, i0, i1, gAbove, row * H, auxNext, auxOff, ws.cache[k], (q + r) * GH, cells,
+                        kn.lstmBackwardPart(1, H, i0, i1, gAbove, row * H, auxNext, auxOff, ws.cache[k], (q + r) * GH, cells,
                                 prev * H, cells, stateRow(ws, q + r, q0) * H, delta, row * GH, ws.aux, row * H);
                     } else {
                         // GRU: dL/dh of this worker's units = gAbove + z * dL/dh_{t+1} + (the recurrent side's
@@ -1314,7 +1314,7 @@ public final class Rnn implements AutoCloseable {
                         int recOff = next == delta ? nextOff + dzh : nextOff;
                         kn.recurrentBackwardPart(null, 1, GH, H, i0, i1, p, whh, packed, next, recOff, gAbove, row * H, null, 0,
                                 gAbove, row * H);
-                        kn.gruBackwardPart(H, i0, i1, gAbove, row * H, hs, prev * H, ws.cache[k], (q + r) * 4 * H, delta, row * GH,
+                        kn.gruBackwardPart(1, H, i0, i1, gAbove, row * H, hs, prev * H, ws.cache[k], (q + r) * 4 * H, delta, row * GH,
                                 delta, dzh + row * GH, ws.aux, row * H);
                     }
                 }

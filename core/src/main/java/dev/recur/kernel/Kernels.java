@@ -151,16 +151,18 @@ public interface Kernels {
      * sigmoid(o) (what the backward step reads); then {@code c = f * cPrev + i * g} and
      * {@code h = o * tanh(c)}. Rows of cPrev, cOut and hOut are h apart.
      */
-    void lstmForward(int batch, int h, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] cOut, int cOutOff,
-                     float[] hOut, int hOutOff);
+    default void lstmForward(int batch, int h, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] cOut, int cOutOff,
+                             float[] hOut, int hOutOff) {
+        lstmForwardPart(batch, h, 0, h, gates, gOff, cPrev, cPrevOff, cOut, cOutOff, hOut, hOutOff);
+    }
 
     /**
-     * Units {@code [from, to)} of {@link #lstmForward} for one row (batch 1, gates 4h apart in
-     * PyTorch's order, the other units untouched): one thread's share of a step split among
-     * threads by hidden unit. Element-wise, so bitwise what the whole call writes there.
+     * Units {@code [from, to)} of every row of {@link #lstmForward} (gates still h apart, the
+     * other units untouched): one thread's share of a step split among threads by hidden unit.
+     * Element-wise, so bitwise what the whole call writes there.
      */
-    void lstmForwardPart(int h, int from, int to, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] cOut,
-                         int cOutOff, float[] hOut, int hOutOff);
+    void lstmForwardPart(int batch, int h, int from, int to, float[] gates, int gOff, float[] cPrev, int cPrevOff,
+                         float[] cOut, int cOutOff, float[] hOut, int hOutOff);
 
     /**
      * The LSTM's element-wise backward step: from {@code dh} (dL/dh_t, h per row), {@code dcNext}
@@ -170,17 +172,20 @@ public interface Kernels {
      * {@code dcPrev = dc_t * f} (what step t-1 receives). With {@code dc_t = dcNext + dh * o *
      * (1 - tanh(c)^2)}.
      */
-    void lstmBackward(int batch, int h, float[] dh, int dhOff, float[] dcNext, int dcNextOff, float[] gates, int gOff,
-                      float[] cPrev, int cPrevOff, float[] c, int cOff, float[] dz, int dzOff, float[] dcPrev, int dcPrevOff);
+    default void lstmBackward(int batch, int h, float[] dh, int dhOff, float[] dcNext, int dcNextOff, float[] gates, int gOff,
+                              float[] cPrev, int cPrevOff, float[] c, int cOff, float[] dz, int dzOff, float[] dcPrev,
+                              int dcPrevOff) {
+        lstmBackwardPart(batch, h, 0, h, dh, dhOff, dcNext, dcNextOff, gates, gOff, cPrev, cPrevOff, c, cOff, dz, dzOff, dcPrev,
+                dcPrevOff);
+    }
 
     /**
-     * Units {@code [from, to)} of {@link #lstmBackward} for one row (batch 1; the four gate
-     * gradients of those units, h apart in dz, and their dcPrev): bitwise the whole call's values
-     * there.
+     * Units {@code [from, to)} of every row of {@link #lstmBackward} (the four gate gradients of
+     * those units, h apart in dz, and their dcPrev): bitwise the whole call's values there.
      */
-    void lstmBackwardPart(int h, int from, int to, float[] dh, int dhOff, float[] dcNext, int dcNextOff, float[] gates,
-                          int gOff, float[] cPrev, int cPrevOff, float[] c, int cOff, float[] dz, int dzOff, float[] dcPrev,
-                          int dcPrevOff);
+    void lstmBackwardPart(int batch, int h, int from, int to, float[] dh, int dhOff, float[] dcNext, int dcNextOff,
+                          float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] c, int cOff, float[] dz, int dzOff,
+                          float[] dcPrev, int dcPrevOff);
 
     /**
      * The GRU's element-wise forward step: {@code gx} is the input side W_i x + b_i (+ b_h for the
@@ -189,16 +194,17 @@ public interface Kernels {
      * n = tanh(gx_n + r * gh_n), {@code h = (1 - z) * n + z * hPrev}, and keeps r, z, n, gh_n in
      * {@code cache} (4h per row) for the backward step.
      */
-    void gruForward(int batch, int h, float[] gx, int gxOff, float[] gh, int ghOff, float[] hPrev, int hPrevOff,
-                    float[] hOut, int hOutOff, float[] cache, int cacheOff);
+    default void gruForward(int batch, int h, float[] gx, int gxOff, float[] gh, int ghOff, float[] hPrev, int hPrevOff,
+                            float[] hOut, int hOutOff, float[] cache, int cacheOff) {
+        gruForwardPart(batch, h, 0, h, gx, gxOff, gh, ghOff, hPrev, hPrevOff, hOut, hOutOff, cache, cacheOff);
+    }
 
     /**
-     * Units {@code [from, to)} of {@link #gruForward} for one row (batch 1; gx and gh 3h per
-     * row, the cache 4h, gates h apart): bitwise the whole call's values there, the other units
-     * untouched.
+     * Units {@code [from, to)} of every row of {@link #gruForward} (gx and gh 3h per row, the
+     * cache 4h, gates h apart): bitwise the whole call's values there, the other units untouched.
      */
-    void gruForwardPart(int h, int from, int to, float[] gx, int gxOff, float[] gh, int ghOff, float[] hPrev, int hPrevOff,
-                        float[] hOut, int hOutOff, float[] cache, int cacheOff);
+    void gruForwardPart(int batch, int h, int from, int to, float[] gx, int gxOff, float[] gh, int ghOff, float[] hPrev,
+                        int hPrevOff, float[] hOut, int hOutOff, float[] cache, int cacheOff);
 
     /**
      * The GRU's element-wise backward step: from {@code dh} (dL/dh_t), hPrev and the cache (r, z,
@@ -207,12 +213,15 @@ public interface Kernels {
      * inside r * (...), so its rows get r times the input side's) and {@code direct = z * dh}, the
      * part of dL/dh_{t-1} that does not go through W_hh.
      */
-    void gruBackward(int batch, int h, float[] dh, int dhOff, float[] hPrev, int hPrevOff, float[] cache, int cacheOff,
-                     float[] dzx, int dzxOff, float[] dzh, int dzhOff, float[] direct, int directOff);
+    default void gruBackward(int batch, int h, float[] dh, int dhOff, float[] hPrev, int hPrevOff, float[] cache, int cacheOff,
+                             float[] dzx, int dzxOff, float[] dzh, int dzhOff, float[] direct, int directOff) {
+        gruBackwardPart(batch, h, 0, h, dh, dhOff, hPrev, hPrevOff, cache, cacheOff, dzx, dzxOff, dzh, dzhOff, direct, directOff);
+    }
 
-    /** Units {@code [from, to)} of {@link #gruBackward} for one row (batch 1): bitwise the whole call's values there. */
-    void gruBackwardPart(int h, int from, int to, float[] dh, int dhOff, float[] hPrev, int hPrevOff, float[] cache,
-                         int cacheOff, float[] dzx, int dzxOff, float[] dzh, int dzhOff, float[] direct, int directOff);
+    /** Units {@code [from, to)} of every row of {@link #gruBackward}: bitwise the whole call's values there. */
+    void gruBackwardPart(int batch, int h, int from, int to, float[] dh, int dhOff, float[] hPrev, int hPrevOff,
+                         float[] cache, int cacheOff, float[] dzx, int dzxOff, float[] dzh, int dzhOff, float[] direct,
+                         int directOff);
 
     /**
      * Softmax cross-entropy for {@code rows} rows of n logits: returns the summed loss

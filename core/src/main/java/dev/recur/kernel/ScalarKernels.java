@@ -129,21 +129,10 @@ public final class ScalarKernels implements Kernels {
                 out, outOff);
     }
 
-    @Override
-    public void lstmForward(int batch, int h, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] cOut, int cOutOff,
-                            float[] hOut, int hOutOff) {
-        lstmForwardUnits(batch, h, 0, h, gates, gOff, cPrev, cPrevOff, cOut, cOutOff, hOut, hOutOff);
-    }
-
-    @Override
-    public void lstmForwardPart(int h, int from, int to, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] cOut,
-                                int cOutOff, float[] hOut, int hOutOff) {
-        lstmForwardUnits(1, h, from, to, gates, gOff, cPrev, cPrevOff, cOut, cOutOff, hOut, hOutOff);
-    }
-
     /** Units [from, to) of every row of {@link #lstmForward}. */
-    private static void lstmForwardUnits(int batch, int h, int from, int to, float[] gates, int gOff, float[] cPrev,
-                                         int cPrevOff, float[] cOut, int cOutOff, float[] hOut, int hOutOff) {
+    @Override
+    public void lstmForwardPart(int batch, int h, int from, int to, float[] gates, int gOff, float[] cPrev,
+                                int cPrevOff, float[] cOut, int cOutOff, float[] hOut, int hOutOff) {
         for (int r = 0; r < batch; r++) {
             int g = gOff + r * 4 * h;
             for (int j = from; j < to; j++) {
@@ -160,25 +149,11 @@ public final class ScalarKernels implements Kernels {
         }
     }
 
-    @Override
-    public void lstmBackward(int batch, int h, float[] dh, int dhOff, float[] dcNext, int dcNextOff, float[] gates, int gOff,
-                             float[] cPrev, int cPrevOff, float[] c, int cOff, float[] dz, int dzOff, float[] dcPrev, int dcPrevOff) {
-        lstmBackwardUnits(batch, h, 0, h, dh, dhOff, dcNext, dcNextOff, gates, gOff, cPrev, cPrevOff, c, cOff, dz, dzOff, dcPrev,
-                dcPrevOff);
-    }
-
-    @Override
-    public void lstmBackwardPart(int h, int from, int to, float[] dh, int dhOff, float[] dcNext, int dcNextOff, float[] gates,
-                                 int gOff, float[] cPrev, int cPrevOff, float[] c, int cOff, float[] dz, int dzOff, float[] dcPrev,
-                                 int dcPrevOff) {
-        lstmBackwardUnits(1, h, from, to, dh, dhOff, dcNext, dcNextOff, gates, gOff, cPrev, cPrevOff, c, cOff, dz, dzOff, dcPrev,
-                dcPrevOff);
-    }
-
     /** Units [from, to) of every row of {@link #lstmBackward}. */
-    private static void lstmBackwardUnits(int batch, int h, int from, int to, float[] dh, int dhOff, float[] dcNext,
-                                          int dcNextOff, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] c, int cOff,
-                                          float[] dz, int dzOff, float[] dcPrev, int dcPrevOff) {
+    @Override
+    public void lstmBackwardPart(int batch, int h, int from, int to, float[] dh, int dhOff, float[] dcNext,
+                                 int dcNextOff, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] c, int cOff,
+                                 float[] dz, int dzOff, float[] dcPrev, int dcPrevOff) {
         for (int r = 0; r < batch; r++) {
             int g = gOff + r * 4 * h, z = dzOff + r * 4 * h;
             for (int j = from; j < to; j++) {
@@ -194,21 +169,10 @@ public final class ScalarKernels implements Kernels {
         }
     }
 
-    @Override
-    public void gruForward(int batch, int h, float[] gx, int gxOff, float[] gh, int ghOff, float[] hPrev, int hPrevOff,
-                           float[] hOut, int hOutOff, float[] cache, int cacheOff) {
-        gruForwardUnits(batch, h, 0, h, gx, gxOff, gh, ghOff, hPrev, hPrevOff, hOut, hOutOff, cache, cacheOff);
-    }
-
-    @Override
-    public void gruForwardPart(int h, int from, int to, float[] gx, int gxOff, float[] gh, int ghOff, float[] hPrev,
-                               int hPrevOff, float[] hOut, int hOutOff, float[] cache, int cacheOff) {
-        gruForwardUnits(1, h, from, to, gx, gxOff, gh, ghOff, hPrev, hPrevOff, hOut, hOutOff, cache, cacheOff);
-    }
-
     /** Units [from, to) of every row of {@link #gruForward}. */
-    private static void gruForwardUnits(int batch, int h, int from, int to, float[] gx, int gxOff, float[] gh, int ghOff,
-                                        float[] hPrev, int hPrevOff, float[] hOut, int hOutOff, float[] cache, int cacheOff) {
+    @Override
+    public void gruForwardPart(int batch, int h, int from, int to, float[] gx, int gxOff, float[] gh, int ghOff,
+                               float[] hPrev, int hPrevOff, float[] hOut, int hOutOff, float[] cache, int cacheOff) {
         for (int r = 0; r < batch; r++) {
             int x = gxOff + r * 3 * h, y = ghOff + r * 3 * h, k = cacheOff + r * 4 * h;
             for (int j = from; j < to; j++) {
@@ -224,22 +188,11 @@ public final class ScalarKernels implements Kernels {
         }
     }
 
-    @Override
-    public void gruBackward(int batch, int h, float[] dh, int dhOff, float[] hPrev, int hPrevOff, float[] cache, int cacheOff,
-                            float[] dzx, int dzxOff, float[] dzh, int dzhOff, float[] direct, int directOff) {
-        gruBackwardUnits(batch, h, 0, h, dh, dhOff, hPrev, hPrevOff, cache, cacheOff, dzx, dzxOff, dzh, dzhOff, direct, directOff);
-    }
-
-    @Override
-    public void gruBackwardPart(int h, int from, int to, float[] dh, int dhOff, float[] hPrev, int hPrevOff, float[] cache,
-                                int cacheOff, float[] dzx, int dzxOff, float[] dzh, int dzhOff, float[] direct, int directOff) {
-        gruBackwardUnits(1, h, from, to, dh, dhOff, hPrev, hPrevOff, cache, cacheOff, dzx, dzxOff, dzh, dzhOff, direct, directOff);
-    }
-
     /** Units [from, to) of every row of {@link #gruBackward}. */
-    private static void gruBackwardUnits(int batch, int h, int from, int to, float[] dh, int dhOff, float[] hPrev,
-                                         int hPrevOff, float[] cache, int cacheOff, float[] dzx, int dzxOff, float[] dzh,
-                                         int dzhOff, float[] direct, int directOff) {
+    @Override
+    public void gruBackwardPart(int batch, int h, int from, int to, float[] dh, int dhOff, float[] hPrev,
+                                int hPrevOff, float[] cache, int cacheOff, float[] dzx, int dzxOff, float[] dzh,
+                                int dzhOff, float[] direct, int directOff) {
         for (int r = 0; r < batch; r++) {
             int k = cacheOff + r * 4 * h, x = dzxOff + r * 3 * h, y = dzhOff + r * 3 * h;
             for (int j = from; j < to; j++) {

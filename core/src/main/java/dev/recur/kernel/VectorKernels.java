@@ -1111,23 +1111,12 @@ public final class VectorKernels implements Kernels {
      * (sigmoidRow, tanhRow): a loop with several inlined exp expansions grows past C2's node
      * budget (NodeCountInliningCutoff), the inliner then leaves tanh or exp as calls, and every
      * call boxes its vectors: measured, an LSTM step allocated kilobytes and ran slower than
-     * the scalar twin. The passes do the scalar twin's float operations in its order.
+     * the scalar twin. The passes do the scalar twin's float operations in its order. Each pass
+     * is element-wise, so any range of units gives the whole call's bits there.
      */
     @Override
-    public void lstmForward(int batch, int h, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] cOut, int cOutOff,
-                            float[] hOut, int hOutOff) {
-        lstmForwardUnits(batch, h, 0, h, gates, gOff, cPrev, cPrevOff, cOut, cOutOff, hOut, hOutOff);
-    }
-
-    @Override
-    public void lstmForwardPart(int h, int from, int to, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] cOut,
-                                int cOutOff, float[] hOut, int hOutOff) {
-        lstmForwardUnits(1, h, from, to, gates, gOff, cPrev, cPrevOff, cOut, cOutOff, hOut, hOutOff);
-    }
-
-    /** Units [from, to) of every row of {@link #lstmForward}; each pass is element-wise, so any range gives the same bits. */
-    private static void lstmForwardUnits(int batch, int h, int from, int to, float[] gates, int gOff, float[] cPrev,
-                                         int cPrevOff, float[] cOut, int cOutOff, float[] hOut, int hOutOff) {
+    public void lstmForwardPart(int batch, int h, int from, int to, float[] gates, int gOff, float[] cPrev,
+                                int cPrevOff, float[] cOut, int cOutOff, float[] hOut, int hOutOff) {
         int n = to - from;
         if (n <= 0) return;
         for (int r = 0; r < batch; r++) {
@@ -1174,25 +1163,11 @@ public final class VectorKernels implements Kernels {
         }
     }
 
-    @Override
-    public void lstmBackward(int batch, int h, float[] dh, int dhOff, float[] dcNext, int dcNextOff, float[] gates, int gOff,
-                             float[] cPrev, int cPrevOff, float[] c, int cOff, float[] dz, int dzOff, float[] dcPrev, int dcPrevOff) {
-        lstmBackwardUnits(batch, h, 0, h, dh, dhOff, dcNext, dcNextOff, gates, gOff, cPrev, cPrevOff, c, cOff, dz, dzOff, dcPrev,
-                dcPrevOff);
-    }
-
-    @Override
-    public void lstmBackwardPart(int h, int from, int to, float[] dh, int dhOff, float[] dcNext, int dcNextOff, float[] gates,
-                                 int gOff, float[] cPrev, int cPrevOff, float[] c, int cOff, float[] dz, int dzOff, float[] dcPrev,
-                                 int dcPrevOff) {
-        lstmBackwardUnits(1, h, from, to, dh, dhOff, dcNext, dcNextOff, gates, gOff, cPrev, cPrevOff, c, cOff, dz, dzOff, dcPrev,
-                dcPrevOff);
-    }
-
     /** Units [from, to) of every row of {@link #lstmBackward} (element-wise: the same bits for any range). */
-    private static void lstmBackwardUnits(int batch, int h, int from, int to, float[] dh, int dhOff, float[] dcNext,
-                                          int dcNextOff, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] c, int cOff,
-                                          float[] dz, int dzOff, float[] dcPrev, int dcPrevOff) {
+    @Override
+    public void lstmBackwardPart(int batch, int h, int from, int to, float[] dh, int dhOff, float[] dcNext,
+                                 int dcNextOff, float[] gates, int gOff, float[] cPrev, int cPrevOff, float[] c, int cOff,
+                                 float[] dz, int dzOff, float[] dcPrev, int dcPrevOff) {
         int n = to - from;
         if (n <= 0) return;
         VectorMask<Float> t = S.indexInRange(S.loopBound(n), n);
@@ -1235,22 +1210,10 @@ public final class VectorKernels implements Kernels {
         }
     }
 
-    /** As lstmForward: passes with one transcendental site each. */
+    /** As lstmForwardPart: passes with one transcendental site each, every offset moved to unit {@code from}. */
     @Override
-    public void gruForward(int batch, int h, float[] gx, int gxOff, float[] gh, int ghOff, float[] hPrev, int hPrevOff,
-                           float[] hOut, int hOutOff, float[] cache, int cacheOff) {
-        gruForwardUnits(batch, h, 0, h, gx, gxOff, gh, ghOff, hPrev, hPrevOff, hOut, hOutOff, cache, cacheOff);
-    }
-
-    @Override
-    public void gruForwardPart(int h, int from, int to, float[] gx, int gxOff, float[] gh, int ghOff, float[] hPrev,
-                               int hPrevOff, float[] hOut, int hOutOff, float[] cache, int cacheOff) {
-        gruForwardUnits(1, h, from, to, gx, gxOff, gh, ghOff, hPrev, hPrevOff, hOut, hOutOff, cache, cacheOff);
-    }
-
-    /** Units [from, to) of every row of {@link #gruForward}: every pass element-wise, every offset moved to unit {@code from}. */
-    private static void gruForwardUnits(int batch, int h, int from, int to, float[] gx, int gxOff, float[] gh, int ghOff,
-                                        float[] hPrev, int hPrevOff, float[] hOut, int hOutOff, float[] cache, int cacheOff) {
+    public void gruForwardPart(int batch, int h, int from, int to, float[] gx, int gxOff, float[] gh, int ghOff,
+                               float[] hPrev, int hPrevOff, float[] hOut, int hOutOff, float[] cache, int cacheOff) {
         int n = to - from;
         if (n <= 0) return;
         for (int r = 0; r < batch; r++) {
@@ -1313,23 +1276,11 @@ public final class VectorKernels implements Kernels {
         }
     }
 
-    /** No transcendental function here: bitwise the scalar twin. */
+    /** No transcendental function here: bitwise the scalar twin (element-wise: the same bits for any range of units). */
     @Override
-    public void gruBackward(int batch, int h, float[] dh, int dhOff, float[] hPrev, int hPrevOff, float[] cache, int cacheOff,
-                            float[] dzx, int dzxOff, float[] dzh, int dzhOff, float[] direct, int directOff) {
-        gruBackwardUnits(batch, h, 0, h, dh, dhOff, hPrev, hPrevOff, cache, cacheOff, dzx, dzxOff, dzh, dzhOff, direct, directOff);
-    }
-
-    @Override
-    public void gruBackwardPart(int h, int from, int to, float[] dh, int dhOff, float[] hPrev, int hPrevOff, float[] cache,
-                                int cacheOff, float[] dzx, int dzxOff, float[] dzh, int dzhOff, float[] direct, int directOff) {
-        gruBackwardUnits(1, h, from, to, dh, dhOff, hPrev, hPrevOff, cache, cacheOff, dzx, dzxOff, dzh, dzhOff, direct, directOff);
-    }
-
-    /** Units [from, to) of every row of {@link #gruBackward} (element-wise: the same bits for any range). */
-    private static void gruBackwardUnits(int batch, int h, int from, int to, float[] dh, int dhOff, float[] hPrev,
-                                         int hPrevOff, float[] cache, int cacheOff, float[] dzx, int dzxOff, float[] dzh,
-                                         int dzhOff, float[] direct, int directOff) {
+    public void gruBackwardPart(int batch, int h, int from, int to, float[] dh, int dhOff, float[] hPrev,
+                                int hPrevOff, float[] cache, int cacheOff, float[] dzx, int dzxOff, float[] dzh,
+                                int dzhOff, float[] direct, int directOff) {
         int units = to - from;
         if (units <= 0) return;
         VectorMask<Float> t = S.indexInRange(S.loopBound(units), units);

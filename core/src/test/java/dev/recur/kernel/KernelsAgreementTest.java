@@ -998,7 +998,7 @@ class KernelsAgreementTest {
                     Mat gPart = gWhole.copy(), cPart = cWhole.copy(), hPart = hWhole.copy();
                     kk.lstmForward(1, h, gWhole.data, gWhole.off, cp.data, cp.off, cWhole.data, cWhole.off, hWhole.data, hWhole.off);
                     for (int i = 0; i + 1 < cut.length; i++) {
-                        kk.lstmForwardPart(h, cut[i], cut[i + 1], gPart.data, gPart.off, cp.data, cp.off, cPart.data, cPart.off,
+                        kk.lstmForwardPart(1, h, cut[i], cut[i + 1], gPart.data, gPart.off, cp.data, cp.off, cPart.data, cPart.off,
                                 hPart.data, hPart.off);
                     }
                     String what = kk.name() + " h=" + h + " cuts=" + Arrays.toString(cut);
@@ -1012,7 +1012,7 @@ class KernelsAgreementTest {
                     kk.lstmBackward(1, h, dh.data, dh.off, dcn.data, dcn.off, gWhole.data, gWhole.off, cp.data, cp.off, cWhole.data,
                             cWhole.off, dzWhole.data, dzWhole.off, dcWhole.data, dcWhole.off);
                     for (int i = 0; i + 1 < cut.length; i++) {
-                        kk.lstmBackwardPart(h, cut[i], cut[i + 1], dh.data, dh.off, dcn.data, dcn.off, gWhole.data, gWhole.off,
+                        kk.lstmBackwardPart(1, h, cut[i], cut[i + 1], dh.data, dh.off, dcn.data, dcn.off, gWhole.data, gWhole.off,
                                 cp.data, cp.off, cWhole.data, cWhole.off, dzPart.data, dzPart.off, dcPart.data, dcPart.off);
                     }
                     assertArrayEquals(dzWhole.data, dzPart.data, "lstmBackwardPart dz " + what);
@@ -1023,7 +1023,7 @@ class KernelsAgreementTest {
                     Mat g = new Mat(1, 4 * h).dense(), cp = new Mat(1, h).dense(), cOut = new Mat(1, h).dense(), hOut = new Mat(1, h).dense();
                     Mat g0 = g.copy(), c0 = cOut.copy(), h0 = hOut.copy();
                     int from = h / 3, to = 2 * h / 3;
-                    kk.lstmForwardPart(h, from, to, g.data, g.off, cp.data, cp.off, cOut.data, cOut.off, hOut.data, hOut.off);
+                    kk.lstmForwardPart(1, h, from, to, g.data, g.off, cp.data, cp.off, cOut.data, cOut.off, hOut.data, hOut.off);
                     for (int j = 0; j < h; j++) {
                         boolean mine = j >= from && j < to;
                         for (int q = 0; q < 4; q++) {
@@ -1055,7 +1055,7 @@ class KernelsAgreementTest {
                     kk.gruForward(1, h, gx.data, gx.off, gh.data, gh.off, hp.data, hp.off, hWhole.data, hWhole.off, cWhole.data,
                             cWhole.off);
                     for (int i = 0; i + 1 < cut.length; i++) {
-                        kk.gruForwardPart(h, cut[i], cut[i + 1], gx.data, gx.off, gh.data, gh.off, hp.data, hp.off, hPart.data,
+                        kk.gruForwardPart(1, h, cut[i], cut[i + 1], gx.data, gx.off, gh.data, gh.off, hp.data, hp.off, hPart.data,
                                 hPart.off, cPart.data, cPart.off);
                     }
                     String what = kk.name() + " h=" + h + " cuts=" + Arrays.toString(cut);
@@ -1068,7 +1068,7 @@ class KernelsAgreementTest {
                     kk.gruBackward(1, h, dh.data, dh.off, hp.data, hp.off, cWhole.data, cWhole.off, xWhole.data, xWhole.off,
                             yWhole.data, yWhole.off, dWhole.data, dWhole.off);
                     for (int i = 0; i + 1 < cut.length; i++) {
-                        kk.gruBackwardPart(h, cut[i], cut[i + 1], dh.data, dh.off, hp.data, hp.off, cWhole.data, cWhole.off,
+                        kk.gruBackwardPart(1, h, cut[i], cut[i + 1], dh.data, dh.off, hp.data, hp.off, cWhole.data, cWhole.off,
                                 xPart.data, xPart.off, yPart.data, yPart.off, dPart.data, dPart.off);
                     }
                     assertArrayEquals(xWhole.data, xPart.data, "gruBackwardPart dzx " + what);
