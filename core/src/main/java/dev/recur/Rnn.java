@@ -73,7 +73,8 @@ public final class Rnn implements AutoCloseable {
      * barrier and the exchange of h between the cores (0.5-0.9 us here). The threshold applies
      * to the rows of W_hh (G H): an LSTM step (4H rows) splits from H = 128, where it measured
      * 1.74x (H = 128), 1.49x (256), 1.86x (512), 1.88x (1024), and 1.95x for two layers at
-     * H = 256 (their wavefront: 1.60x).
+     * H = 256 (their wavefront: 1.60x); a GRU step (3H rows) from H = 171: 1.49x (256), 1.65x
+     * (512), 1.39-1.74x (1024).
      */
     static final int DEFAULT_SPLIT_HIDDEN = 512;
 
