@@ -1170,42 +1170,66 @@ public final class VectorKernels implements Kernels {
                                  float[] dz, int dzOff, float[] dcPrev, int dcPrevOff) {
         int n = to - from;
         if (n <= 0) return;
+        for (int r = 0; r < batch; r++) {
+            // every offset moved to unit `from`; the gates stay h apart. Two passes, dc_t parked in
+            // dcPrev between them: in one loop the method was too large for C1 ("out of virtual
+            // registers"), so it ran interpreted, allocating every vector, until C2 compiled it
+            int gi = gOff + r * 4 * h + from, zi = dzOff + r * 4 * h + from, rh = r * h + from;
+            lstmCellDelta(n, h, dh, dhOff + rh, dcNext, dcNextOff + rh, gates, gi, c, cOff + rh, dz, zi, dcPrev, dcPrevOff + rh);
+            lstmGateDeltas(n, h, gates, gi, cPrev, cPrevOff + rh, dz, zi, dcPrev, dcPrevOff + rh);
+        }
+    }
+
+    /** dc_t = dcNext + dh * o * (1 - tanh(c)^2) into {@code dcOut}, and the o row of dz. */
+    private static void lstmCellDelta(int n, int h, float[] dh, int d0, float[] dcNext, int n0, float[] gates, int gi,
+                                      float[] c, int c0, float[] dz, int zi, float[] dcOut, int o0) {
         VectorMask<Float> t = S.indexInRange(S.loopBound(n), n);
         FloatVector one = FloatVector.broadcast(S, 1f);
-        for (int r = 0; r < batch; r++) {
-            // every offset moved to unit `from`; the gates stay h apart
-            int gi = gOff + r * 4 * h + from, zi = dzOff + r * 4 * h + from, rh = r * h + from;
-            for (int j = 0; j < n; j += L) {
-                boolean full = j + L <= n;
-                FloatVector i = full ? FloatVector.fromArray(S, gates, gi + j) : FloatVector.fromArray(S, gates, gi + j, t);
-                FloatVector f = full ? FloatVector.fromArray(S, gates, gi + h + j) : FloatVector.fromArray(S, gates, gi + h + j, t);
-                FloatVector g = full ? FloatVector.fromArray(S, gates, gi + 2 * h + j) : FloatVector.fromArray(S, gates, gi + 2 * h + j, t);
-                FloatVector o = full ? FloatVector.fromArray(S, gates, gi + 3 * h + j) : FloatVector.fromArray(S, gates, gi + 3 * h + j, t);
-                FloatVector d = full ? FloatVector.fromArray(S, dh, dhOff + rh + j) : FloatVector.fromArray(S, dh, dhOff + rh + j, t);
-                FloatVector dn = full ? FloatVector.fromArray(S, dcNext, dcNextOff + rh + j)
-                        : FloatVector.fromArray(S, dcNext, dcNextOff + rh + j, t);
-                FloatVector cp = full ? FloatVector.fromArray(S, cPrev, cPrevOff + rh + j) : FloatVector.fromArray(S, cPrev, cPrevOff + rh + j, t);
-                FloatVector cc = full ? FloatVector.fromArray(S, c, cOff + rh + j) : FloatVector.fromArray(S, c, cOff + rh + j, t);
-                FloatVector tc = tanh(cc);
-                FloatVector dc = dn.add(d.mul(o).mul(one.sub(tc.mul(tc))));
-                FloatVector di = dc.mul(g).mul(i.mul(one.sub(i)));
-                FloatVector df = dc.mul(cp).mul(f.mul(one.sub(f)));
-                FloatVector dg = dc.mul(i).mul(one.sub(g.mul(g)));
-                FloatVector dov = d.mul(tc).mul(o.mul(one.sub(o)));
-                FloatVector dcp = dc.mul(f);
-                if (full) {
-                    di.intoArray(dz, zi + j);
-                    df.intoArray(dz, zi + h + j);
-                    dg.intoArray(dz, zi + 2 * h + j);
-                    dov.intoArray(dz, zi + 3 * h + j);
-                    dcp.intoArray(dcPrev, dcPrevOff + rh + j);
-                } else {
-                    di.intoArray(dz, zi + j, t);
-                    df.intoArray(dz, zi + h + j, t);
-                    dg.intoArray(dz, zi + 2 * h + j, t);
-                    dov.intoArray(dz, zi + 3 * h + j, t);
-                    dcp.intoArray(dcPrev, dcPrevOff + rh + j, t);
-                }
+        for (int j = 0; j < n; j += L) {
+            boolean full = j + L <= n;
+            FloatVector o = full ? FloatVector.fromArray(S, gates, gi + 3 * h + j) : FloatVector.fromArray(S, gates, gi + 3 * h + j, t);
+            FloatVector d = full ? FloatVector.fromArray(S, dh, d0 + j) : FloatVector.fromArray(S, dh, d0 + j, t);
+            FloatVector dn = full ? FloatVector.fromArray(S, dcNext, n0 + j) : FloatVector.fromArray(S, dcNext, n0 + j, t);
+            FloatVector cc = full ? FloatVector.fromArray(S, c, c0 + j) : FloatVector.fromArray(S, c, c0 + j, t);
+            FloatVector tc = tanh(cc);
+            FloatVector dc = dn.add(d.mul(o).mul(one.sub(tc.mul(tc))));
+            FloatVector dov = d.mul(tc).mul(o.mul(one.sub(o)));
+            if (full) {
+                dov.intoArray(dz, zi + 3 * h + j);
+                dc.intoArray(dcOut, o0 + j);
+            } else {
+                dov.intoArray(dz, zi + 3 * h + j, t);
+                dc.intoArray(dcOut, o0 + j, t);
+            }
+        }
+    }
+
+    /** The i, f, g rows of dz from dc_t (read from {@code dc}), then dcPrev = dc_t * f over it. */
+    private static void lstmGateDeltas(int n, int h, float[] gates, int gi, float[] cPrev, int p0, float[] dz, int zi,
+                                       float[] dc, int o0) {
+        VectorMask<Float> t = S.indexInRange(S.loopBound(n), n);
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        for (int j = 0; j < n; j += L) {
+            boolean full = j + L <= n;
+            FloatVector i = full ? FloatVector.fromArray(S, gates, gi + j) : FloatVector.fromArray(S, gates, gi + j, t);
+            FloatVector f = full ? FloatVector.fromArray(S, gates, gi + h + j) : FloatVector.fromArray(S, gates, gi + h + j, t);
+            FloatVector g = full ? FloatVector.fromArray(S, gates, gi + 2 * h + j) : FloatVector.fromArray(S, gates, gi + 2 * h + j, t);
+            FloatVector cp = full ? FloatVector.fromArray(S, cPrev, p0 + j) : FloatVector.fromArray(S, cPrev, p0 + j, t);
+            FloatVector vdc = full ? FloatVector.fromArray(S, dc, o0 + j) : FloatVector.fromArray(S, dc, o0 + j, t);
+            FloatVector di = vdc.mul(g).mul(i.mul(one.sub(i)));
+            FloatVector df = vdc.mul(cp).mul(f.mul(one.sub(f)));
+            FloatVector dg = vdc.mul(i).mul(one.sub(g.mul(g)));
+            FloatVector dcp = vdc.mul(f);
+            if (full) {
+                di.intoArray(dz, zi + j);
+                df.intoArray(dz, zi + h + j);
+                dg.intoArray(dz, zi + 2 * h + j);
+                dcp.intoArray(dc, o0 + j);
+            } else {
+                di.intoArray(dz, zi + j, t);
+                df.intoArray(dz, zi + h + j, t);
+                dg.intoArray(dz, zi + 2 * h + j, t);
+                dcp.intoArray(dc, o0 + j, t);
             }
         }
     }
@@ -1283,41 +1307,66 @@ public final class VectorKernels implements Kernels {
                                 int dzhOff, float[] direct, int directOff) {
         int units = to - from;
         if (units <= 0) return;
+        for (int r = 0; r < batch; r++) {
+            // every offset moved to unit `from`; the gates stay h apart. Two passes: in one loop the
+            // method was too large for C1 ("out of virtual registers in linear scan"), and ran
+            // interpreted, allocating every vector, until C2 compiled it
+            int k = cacheOff + r * 4 * h + from, x = dzxOff + r * 3 * h + from, y = dzhOff + r * 3 * h + from, rh = r * h + from;
+            gruGateDeltas(units, h, dh, dhOff + rh, hPrev, hPrevOff + rh, cache, k, dzx, x, dzh, y);
+            gruRecurrentDeltas(units, h, dh, dhOff + rh, cache, k, dzx, x, dzh, y, direct, directOff + rh);
+        }
+    }
+
+    /** dn, dr, dz of n units: into dzx (r, z, n rows h apart) and the r, z rows of dzh. */
+    private static void gruGateDeltas(int units, int h, float[] dh, int d0, float[] hPrev, int p0, float[] cache, int k,
+                                      float[] dzx, int x, float[] dzh, int y) {
         VectorMask<Float> t = S.indexInRange(S.loopBound(units), units);
         FloatVector one = FloatVector.broadcast(S, 1f);
-        for (int r = 0; r < batch; r++) {
-            // every offset moved to unit `from`; the gates stay h apart
-            int k = cacheOff + r * 4 * h + from, x = dzxOff + r * 3 * h + from, y = dzhOff + r * 3 * h + from, rh = r * h + from;
-            for (int j = 0; j < units; j += L) {
-                boolean full = j + L <= units;
-                FloatVector rg = full ? FloatVector.fromArray(S, cache, k + j) : FloatVector.fromArray(S, cache, k + j, t);
-                FloatVector zg = full ? FloatVector.fromArray(S, cache, k + h + j) : FloatVector.fromArray(S, cache, k + h + j, t);
-                FloatVector n = full ? FloatVector.fromArray(S, cache, k + 2 * h + j) : FloatVector.fromArray(S, cache, k + 2 * h + j, t);
-                FloatVector hn = full ? FloatVector.fromArray(S, cache, k + 3 * h + j) : FloatVector.fromArray(S, cache, k + 3 * h + j, t);
-                FloatVector d = full ? FloatVector.fromArray(S, dh, dhOff + rh + j) : FloatVector.fromArray(S, dh, dhOff + rh + j, t);
-                FloatVector hp = full ? FloatVector.fromArray(S, hPrev, hPrevOff + rh + j) : FloatVector.fromArray(S, hPrev, hPrevOff + rh + j, t);
-                FloatVector dn = d.mul(one.sub(zg)).mul(one.sub(n.mul(n)));
-                FloatVector dr = dn.mul(hn).mul(rg.mul(one.sub(rg)));
-                FloatVector dzz = d.mul(hp.sub(n)).mul(zg.mul(one.sub(zg)));
-                FloatVector dnh = dn.mul(rg);
-                FloatVector dir = d.mul(zg);
-                if (full) {
-                    dr.intoArray(dzx, x + j);
-                    dzz.intoArray(dzx, x + h + j);
-                    dn.intoArray(dzx, x + 2 * h + j);
-                    dr.intoArray(dzh, y + j);
-                    dzz.intoArray(dzh, y + h + j);
-                    dnh.intoArray(dzh, y + 2 * h + j);
-                    dir.intoArray(direct, directOff + rh + j);
-                } else {
-                    dr.intoArray(dzx, x + j, t);
-                    dzz.intoArray(dzx, x + h + j, t);
-                    dn.intoArray(dzx, x + 2 * h + j, t);
-                    dr.intoArray(dzh, y + j, t);
-                    dzz.intoArray(dzh, y + h + j, t);
-                    dnh.intoArray(dzh, y + 2 * h + j, t);
-                    dir.intoArray(direct, directOff + rh + j, t);
-                }
+        for (int j = 0; j < units; j += L) {
+            boolean full = j + L <= units;
+            FloatVector rg = full ? FloatVector.fromArray(S, cache, k + j) : FloatVector.fromArray(S, cache, k + j, t);
+            FloatVector zg = full ? FloatVector.fromArray(S, cache, k + h + j) : FloatVector.fromArray(S, cache, k + h + j, t);
+            FloatVector n = full ? FloatVector.fromArray(S, cache, k + 2 * h + j) : FloatVector.fromArray(S, cache, k + 2 * h + j, t);
+            FloatVector hn = full ? FloatVector.fromArray(S, cache, k + 3 * h + j) : FloatVector.fromArray(S, cache, k + 3 * h + j, t);
+            FloatVector d = full ? FloatVector.fromArray(S, dh, d0 + j) : FloatVector.fromArray(S, dh, d0 + j, t);
+            FloatVector hp = full ? FloatVector.fromArray(S, hPrev, p0 + j) : FloatVector.fromArray(S, hPrev, p0 + j, t);
+            FloatVector dn = d.mul(one.sub(zg)).mul(one.sub(n.mul(n)));
+            FloatVector dr = dn.mul(hn).mul(rg.mul(one.sub(rg)));
+            FloatVector dzz = d.mul(hp.sub(n)).mul(zg.mul(one.sub(zg)));
+            if (full) {
+                dr.intoArray(dzx, x + j);
+                dzz.intoArray(dzx, x + h + j);
+                dn.intoArray(dzx, x + 2 * h + j);
+                dr.intoArray(dzh, y + j);
+                dzz.intoArray(dzh, y + h + j);
+            } else {
+                dr.intoArray(dzx, x + j, t);
+                dzz.intoArray(dzx, x + h + j, t);
+                dn.intoArray(dzx, x + 2 * h + j, t);
+                dr.intoArray(dzh, y + j, t);
+                dzz.intoArray(dzh, y + h + j, t);
+            }
+        }
+    }
+
+    /** The n row of dzh (r * dn, dn read back from dzx: the same float) and direct = z * dh. */
+    private static void gruRecurrentDeltas(int units, int h, float[] dh, int d0, float[] cache, int k, float[] dzx, int x,
+                                           float[] dzh, int y, float[] direct, int o0) {
+        VectorMask<Float> t = S.indexInRange(S.loopBound(units), units);
+        for (int j = 0; j < units; j += L) {
+            boolean full = j + L <= units;
+            FloatVector rg = full ? FloatVector.fromArray(S, cache, k + j) : FloatVector.fromArray(S, cache, k + j, t);
+            FloatVector zg = full ? FloatVector.fromArray(S, cache, k + h + j) : FloatVector.fromArray(S, cache, k + h + j, t);
+            FloatVector dn = full ? FloatVector.fromArray(S, dzx, x + 2 * h + j) : FloatVector.fromArray(S, dzx, x + 2 * h + j, t);
+            FloatVector d = full ? FloatVector.fromArray(S, dh, d0 + j) : FloatVector.fromArray(S, dh, d0 + j, t);
+            FloatVector dnh = dn.mul(rg);
+            FloatVector dir = d.mul(zg);
+            if (full) {
+                dnh.intoArray(dzh, y + 2 * h + j);
+                dir.intoArray(direct, o0 + j);
+            } else {
+                dnh.intoArray(dzh, y + 2 * h + j, t);
+                dir.intoArray(direct, o0 + j, t);
             }
         }
     }
