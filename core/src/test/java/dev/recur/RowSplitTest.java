@@ -1,7 +1,5 @@
 package dev.recur;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-
 import dev.recur.kernel.KernelChoice;
 
 import java.util.ArrayList;
@@ -48,8 +46,6 @@ class RowSplitTest {
         // splitHiddenMin(1): every hidden size splits when B < threads
         float[][] one = ThreadedRun.run(p, params, k, 1, 1);
         float[][] split = ThreadedRun.run(p, params, k, threads, 1);
-        for (int i = 0; i < ThreadedRun.NAMES.length; i++) {
-            assertArrayEquals(one[i], split[i], ThreadedRun.NAMES[i] + ", bitwise");
-        }
+        ThreadedRun.assertBitwise(one, split);
     }
 }

@@ -1,5 +1,6 @@
 package dev.recur;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.recur.kernel.KernelChoice;
@@ -58,5 +59,10 @@ final class ThreadedRun {
             rnn.backward(params, ws, g, bp);
             return new float[][] {{(float) loss}, states, g.data(), dx, dh0, dc0};
         }
+    }
+
+    /** Every one of {@link #NAMES}' arrays of {@code actual} holds the bits of {@code expected}'s. */
+    static void assertBitwise(float[][] expected, float[][] actual) {
+        for (int i = 0; i < NAMES.length; i++) assertArrayEquals(expected[i], actual[i], NAMES[i] + ", bitwise");
     }
 }

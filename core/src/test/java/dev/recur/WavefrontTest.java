@@ -1,7 +1,5 @@
 package dev.recur;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-
 import dev.recur.kernel.KernelChoice;
 
 import java.util.ArrayList;
@@ -42,8 +40,6 @@ class WavefrontTest {
         ThreadedRun.Problem p = ThreadedRun.Problem.of(shape, batch, 150, 37, classes, 8);
         float[][] one = ThreadedRun.run(p, params, k, 1, Rnn.DEFAULT_SPLIT_HIDDEN);
         float[][] wave = ThreadedRun.run(p, params, k, threads, Rnn.DEFAULT_SPLIT_HIDDEN);
-        for (int i = 0; i < ThreadedRun.NAMES.length; i++) {
-            assertArrayEquals(one[i], wave[i], ThreadedRun.NAMES[i] + ", bitwise");
-        }
+        ThreadedRun.assertBitwise(one, wave);
     }
 }
