@@ -225,6 +225,7 @@ public final class Rnn implements AutoCloseable {
      */
     void streamStep(Params params, Workspace ws, Batch batch, float[] out, int offset) {
         checkForward(params, ws, batch);
+        ws.sweepFlip ^= 1;
         run(params, ws, batch, out, offset, true);
     }
 
@@ -707,25 +708,26 @@ public final class Rnn implements AutoCloseable {
             for (int i = 0; i < t1 - t0; i++) {
                 int t = d == 0 ? t0 + i : t1 - 1 - i;
                 int n = len.active(t), q = (int) len.offset(t);
+                boolean down = sweepDown(ws, t);
                 for (int r = 0; r < n; r++) {
                     int prev = previousRow(ws, d, t, r, q0), out = stateRow(ws, q + r, q0);
                     if (shape.cell() == Cell.ELMAN) {
                         kn.recurrentForwardPart(activation, 1, H, H, i0, i1, p, whh, packed, hs, prev * H, pre, (q - q0 + r) * GH,
-                                hs, out * H);
+                                hs, out * H, down);
                     } else if (shape.cell() == Cell.LSTM) {
                         // this worker's units in each of the four gates, then their cell and state
                         float[] g = ws.training ? ws.cache[k] : ws.stepCache;
                         int gOff = (ws.training ? q + r : r) * GH;
                         for (int gate = 0; gate < 4; gate++) {
                             kn.recurrentForwardPart(null, 1, GH, H, gate * H + i0, gate * H + i1, p, whh, packed, hs, prev * H,
-                                    pre, (q - q0 + r) * GH, g, gOff);
+                                    pre, (q - q0 + r) * GH, g, gOff, down);
                         }
                         kn.lstmForwardPart(1, H, i0, i1, g, gOff, ws.cells[k], prev * H, ws.cells[k], out * H, hs, out * H);
                     } else {
                         // GRU: this worker's units of the recurrent side W_hh h + b_hh (r, z, n rows), then their step
                         for (int gate = 0; gate < 3; gate++) {
                             kn.recurrentForwardPart(null, 1, GH, H, gate * H + i0, gate * H + i1, p, whh, packed, hs, prev * H,
-                                    ws.recBias[k], r * GH, ws.ghScratch, r * GH);
+                                    ws.recBias[k], r * GH, ws.ghScratch, r * GH, down);
                         }
                         float[] c = ws.training ? ws.cache[k] : ws.stepCache;
                         int cOff = (ws.training ? q + r : r) * 4 * H;
@@ -751,13 +753,15 @@ public final class Rnn implements AutoCloseable {
             int e = Math.min(b1, n);
             if (d == 0) {
                 int prev = t == t0 ? previousRow(ws, 0, t, b0, q0) : stateRowPrev(ws, t, b0, q0);
-                stepForward(ws, k, whh, packed, b0, e, prev, (q - q0 + b0) * GH, stateRow(ws, q + b0, q0), q + b0, p, hs, pre);
+                stepForward(ws, k, whh, packed, b0, e, prev, (q - q0 + b0) * GH, stateRow(ws, q + b0, q0), q + b0, p, hs, pre,
+                        sweepDown(ws, t));
             } else {
                 // rows still running at t+1 continue from h_{t+1}; the others start here from h0 (slot 0)
                 int m = len.active(t + 1), c = Math.min(e, m), s = Math.max(b0, m);
+                boolean down = sweepDown(ws, t);
                 stepForward(ws, k, whh, packed, b0, c, stateRow(ws, q + n + b0, q0), (q - q0 + b0) * GH, stateRow(ws, q + b0, q0),
-                        q + b0, p, hs, pre);
-                stepForward(ws, k, whh, packed, s, e, s, (q - q0 + s) * GH, stateRow(ws, q + s, q0), q + s, p, hs, pre);
+                        q + b0, p, hs, pre, down);
+                stepForward(ws, k, whh, packed, s, e, s, (q - q0 + s) * GH, stateRow(ws, q + s, q0), q + s, p, hs, pre, down);
             }
             if (d == 0) q += n;
         }
@@ -771,27 +775,37 @@ public final class Rnn implements AutoCloseable {
      * training workspace keeps its gate activations).
      */
     private void stepForward(Workspace ws, int k, int whh, float[] packed, int from, int to, int hPrevRow, int preOff,
-                             int outRow, int qRow, float[] p, float[] hs, float[] pre) {
+                             int outRow, int qRow, float[] p, float[] hs, float[] pre, boolean down) {
         if (to <= from) return;
         int H = shape.hidden(), n = to - from;
         Kernels kn = kernels;
         switch (shape.cell()) {
-            case ELMAN -> kn.recurrentForward(activation, n, H, H, p, whh, packed, hs, hPrevRow * H, pre, preOff, hs, outRow * H);
+            case ELMAN -> kn.recurrentForward(activation, n, H, H, p, whh, packed, hs, hPrevRow * H, pre, preOff, hs, outRow * H, down);
             case LSTM -> {
                 // the gates' pre-activations straight into the cache rows, activated there
                 float[] g = ws.training ? ws.cache[k] : ws.stepCache;
                 int gOff = (ws.training ? qRow : from) * 4 * H;
-                kn.recurrentForward(null, n, 4 * H, H, p, whh, packed, hs, hPrevRow * H, pre, preOff, g, gOff);
+                kn.recurrentForward(null, n, 4 * H, H, p, whh, packed, hs, hPrevRow * H, pre, preOff, g, gOff, down);
                 kn.lstmForward(n, H, g, gOff, ws.cells[k], hPrevRow * H, ws.cells[k], outRow * H, hs, outRow * H);
             }
             case GRU -> {
                 kn.recurrentForward(null, n, 3 * H, H, p, whh, packed, hs, hPrevRow * H, ws.recBias[k], from * 3 * H, ws.ghScratch,
-                        from * 3 * H);
+                        from * 3 * H, down);
                 float[] c = ws.training ? ws.cache[k] : ws.stepCache;
                 int cOff = (ws.training ? qRow : from) * 4 * H;
                 kn.gruForward(n, H, pre, preOff, ws.ghScratch, from * 3 * H, hs, hPrevRow * H, hs, outRow * H, c, cOff);
             }
         }
+    }
+
+    /**
+     * The order in which step t visits W's outputs ({@link Kernels#recurrentForward}'s hint):
+     * alternating from step to step, so that a step starts on the part of W the step before it
+     * ended on, still in cache. A stream's steps are each step 0 of a call, so its workspace
+     * flips the parity on every call.
+     */
+    private static boolean sweepDown(Workspace ws, int t) {
+        return ((t ^ ws.sweepFlip) & 1) != 0;
     }
 
     /** State row of h_{t-1} (forward direction) for sorted row r; h0 (slot 0) at t = 0 or a one-block workspace's block start. */
@@ -1277,12 +1291,13 @@ public final class Rnn implements AutoCloseable {
             for (int i = 0; i < t1 - t0; i++) {
                 int t = d == 0 ? t1 - 1 - i : t0 + i;
                 int n = len.active(t), q = (int) len.offset(t);
+                boolean down = sweepDown(ws, t);
                 for (int r = 0; r < n; r++) {
                     int nextOff = nextDeltaOffset(ws, d, t, r, t1, t0, q0), row = q - q0 + r;
                     float[] next = nextSource(ws, k, d, t, r, t0, t1, carry);
                     if (shape.cell() == Cell.ELMAN) {
                         kn.recurrentBackwardPart(activation, 1, GH, H, i0, i1, p, whh, packed, next, nextOff, gAbove, row * H, hs,
-                                stateRow(ws, q + r, q0) * H, delta, row * GH);
+                                stateRow(ws, q + r, q0) * H, delta, row * GH, down);
                         continue;
                     }
                     // gated cells (unidirectional): the aux carry of step t+1 (the LSTM's dL/dc, the GRU's
@@ -1304,7 +1319,7 @@ public final class Rnn implements AutoCloseable {
                         // dL/dh of this worker's units = gAbove + (delta_{t+1} W_hh) there, in place; then
                         // their four gate deltas and dL/dc_{t-1}
                         kn.recurrentBackwardPart(null, 1, GH, H, i0, i1, p, whh, packed, next, nextOff, gAbove, row * H, null, 0,
-                                gAbove, row * H);
+                                gAbove, row * H, down);
                         float[] cells = ws.cells[k];
                         kn.lstmBackwardPart(1, H, i0, i1, gAbove, row * H, auxNext, auxOff, ws.cache[k], (q + r) * GH, cells,
                                 prev * H, cells, stateRow(ws, q + r, q0) * H, delta, row * GH, ws.aux, row * H);
@@ -1314,7 +1329,7 @@ public final class Rnn implements AutoCloseable {
                         for (int j = i0; j < i1; j++) gAbove[row * H + j] += auxNext[auxOff + j];
                         int recOff = next == delta ? nextOff + dzh : nextOff;
                         kn.recurrentBackwardPart(null, 1, GH, H, i0, i1, p, whh, packed, next, recOff, gAbove, row * H, null, 0,
-                                gAbove, row * H);
+                                gAbove, row * H, down);
                         kn.gruBackwardPart(1, H, i0, i1, gAbove, row * H, hs, prev * H, ws.cache[k], (q + r) * 4 * H, delta, row * GH,
                                 delta, dzh + row * GH, ws.aux, row * H);
                     }
@@ -1337,6 +1352,7 @@ public final class Rnn implements AutoCloseable {
             int t = d == 0 ? t1 - 1 - i : t0 + i;
             int n = len.active(t), q = (int) len.offset(t), e = Math.min(b1, n);
             if (e <= b0) continue;
+            boolean down = sweepDown(ws, t);
             if (d == 0) {
                 // rows running at t+1 take its delta; the others end here (delta from a later chunk, or zero)
                 int m = len.active(t + 1), c = Math.min(e, m);
@@ -1345,11 +1361,11 @@ public final class Rnn implements AutoCloseable {
                     boolean inBlock = t + 1 < t1;
                     int rel = (int) len.offset(t + 1) - q0 + b0;
                     stepBackward(ws, k, whh, packed, b0, c, inBlock ? delta : ws.deltaCarry[k], inBlock ? dzh + rel * GH : b0 * GH,
-                            inBlock ? ws.aux : ws.auxCarry == null ? null : ws.auxCarry[k], inBlock ? rel * H1 : b0 * H1, prev, q, q0, p, hs);
+                            inBlock ? ws.aux : ws.auxCarry == null ? null : ws.auxCarry[k], inBlock ? rel * H1 : b0 * H1, prev, q, q0, p, hs, down);
                 }
                 int s = Math.max(b0, m);
                 if (e > s) {
-                    stepBackward(ws, k, whh, packed, s, e, carry, s * GH, auxIn, s * H1, prev + (s - b0), q, q0, p, hs);
+                    stepBackward(ws, k, whh, packed, s, e, carry, s * GH, auxIn, s * H1, prev + (s - b0), q, q0, p, hs, down);
                 }
             } else {
                 boolean first = t == 0, inBlock = t > t0;
@@ -1360,10 +1376,10 @@ public final class Rnn implements AutoCloseable {
                 int aOff = first ? b0 * H1 : inBlock ? rel * H1 : b0 * H1;
                 // rows still running at t+1 read h_{t+1}; the ones starting here read h0 (slot 0)
                 int m = len.active(t + 1), c = Math.min(e, m);
-                if (c > b0) stepBackward(ws, k, whh, packed, b0, c, src, off, aSrc, aOff, stateRow(ws, q + n + b0, q0), q, q0, p, hs);
+                if (c > b0) stepBackward(ws, k, whh, packed, b0, c, src, off, aSrc, aOff, stateRow(ws, q + n + b0, q0), q, q0, p, hs, down);
                 int s2 = Math.max(b0, m);
                 if (e > s2) {
-                    stepBackward(ws, k, whh, packed, s2, e, src, off + (s2 - b0) * GH, aSrc, aOff + (s2 - b0) * H1, s2, q, q0, p, hs);
+                    stepBackward(ws, k, whh, packed, s2, e, src, off + (s2 - b0) * GH, aSrc, aOff + (s2 - b0) * H1, s2, q, q0, p, hs, down);
                 }
                 captureStartRows(ws, t, q, q0, b0, e);
             }
@@ -1380,19 +1396,20 @@ public final class Rnn implements AutoCloseable {
      * state row of h_{t-1} (reverse: h_{t+1} or h0) of row {@code from}.
      */
     private void stepBackward(Workspace ws, int k, int whh, float[] packed, int from, int to, float[] next, int nextOff,
-                              float[] auxNext, int auxNextOff, int hPrevRow, int q, int q0, float[] p, float[] hs) {
+                              float[] auxNext, int auxNextOff, int hPrevRow, int q, int q0, float[] p, float[] hs,
+                              boolean down) {
         int H = shape.hidden(), GH = shape.gates() * H, n = to - from, row = q - q0 + from;
         Kernels kn = kernels;
         if (shape.cell() == Cell.ELMAN) {
             kn.recurrentBackward(activation, n, GH, H, p, whh, packed, next, nextOff, ws.gAbove, row * H, hs,
-                    stateRow(ws, q + from, q0) * H, ws.delta, row * GH);
+                    stateRow(ws, q + from, q0) * H, ws.delta, row * GH, down);
             return;
         }
         float[] g = ws.gAbove;
         if (shape.cell() == Cell.GRU) {
             for (int j = 0, e = n * H; j < e; j++) g[row * H + j] += auxNext[auxNextOff + j];
         }
-        kn.recurrentBackward(null, n, GH, H, p, whh, packed, next, nextOff, g, row * H, null, 0, g, row * H);
+        kn.recurrentBackward(null, n, GH, H, p, whh, packed, next, nextOff, g, row * H, null, 0, g, row * H, down);
         int cacheRow = (q + from) * 4 * H;
         if (shape.cell() == Cell.LSTM) {
             float[] cells = ws.cells[k];

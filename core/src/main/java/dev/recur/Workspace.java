@@ -52,6 +52,8 @@ public final class Workspace {
      */
     float[][] wihPacked;
     float[] vPacked;
+    /** 0 or 1: flipped by each step of a stream, the parity of its steps' sweep over W (Rnn.sweepDown). */
+    int sweepFlip;
         /** The params object and batch whose weights the per-call arrays below hold (see Rnn.run). */
     Params preparedFor;
     int preparedBatch;

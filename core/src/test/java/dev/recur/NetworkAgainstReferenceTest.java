@@ -331,8 +331,9 @@ class NetworkAgainstReferenceTest {
         Kernels offDelta = planted(scalar, (m, args) -> {
             Object r = m.invoke(scalar, args);
             if (m.getName().equals("recurrentBackward")) {
-                float[] delta = (float[]) args[args.length - 2];
-                int off = (int) args[args.length - 1], len = (int) args[1] * (int) args[3];
+                // (..., out, outOff, descending)
+                float[] delta = (float[]) args[args.length - 3];
+                int off = (int) args[args.length - 2], len = (int) args[1] * (int) args[3];
                 for (int k = off; k < off + len; k++) delta[k] *= 1.001f;
             }
             return r;

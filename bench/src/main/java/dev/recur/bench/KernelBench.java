@@ -134,28 +134,28 @@ public class KernelBench {
      */
     @Benchmark
     public float[] recurrentForward() {
-        k.recurrentForward(Activation.TANH, 1, size, size, w, 0, wPacked, h, 0, x, 0, y, 0);
+        k.recurrentForward(Activation.TANH, 1, size, size, w, 0, wPacked, h, 0, x, 0, y, 0, false);
         return y;
     }
 
     /** The same step in the dot-product form (W read in place): the GEMV of a row-split step, and the engine's B < 4 form before 2026-11-30. */
     @Benchmark
     public float[] recurrentForwardDot() {
-        k.recurrentForward(Activation.TANH, 1, size, size, w, 0, null, h, 0, x, 0, y, 0);
+        k.recurrentForward(Activation.TANH, 1, size, size, w, 0, null, h, 0, x, 0, y, 0, false);
         return y;
     }
 
     /** delta_t = tanh'(h) * (g + W^T delta_{t+1}), B = 1: the fused backward step over W packed once, as the engine runs it. */
     @Benchmark
     public float[] recurrentBackward() {
-        k.recurrentBackward(Activation.TANH, 1, size, size, w, 0, wPacked, x, 0, h, 0, h, 0, y, 0);
+        k.recurrentBackward(Activation.TANH, 1, size, size, w, 0, wPacked, x, 0, h, 0, h, 0, y, 0, false);
         return y;
     }
 
     /** The same step reading W in place (the axpy form): the same bits as {@link #recurrentBackward}. */
     @Benchmark
     public float[] recurrentBackwardInPlace() {
-        k.recurrentBackward(Activation.TANH, 1, size, size, w, 0, null, x, 0, h, 0, h, 0, y, 0);
+        k.recurrentBackward(Activation.TANH, 1, size, size, w, 0, null, x, 0, h, 0, h, 0, y, 0, false);
         return y;
     }
 
@@ -171,21 +171,21 @@ public class KernelBench {
      */
     @Benchmark
     public float[] recurrentForwardBatch() {
-        k.recurrentForward(Activation.TANH, TAU, size, size, w, 0, wPacked, a, 0, b, 0, c, 0);
+        k.recurrentForward(Activation.TANH, TAU, size, size, w, 0, wPacked, a, 0, b, 0, c, 0, false);
         return c;
     }
 
     /** The same step in the dot-product form (W read in place), for comparison. */
     @Benchmark
     public float[] recurrentForwardBatchDot() {
-        k.recurrentForward(Activation.TANH, TAU, size, size, w, 0, null, a, 0, b, 0, c, 0);
+        k.recurrentForward(Activation.TANH, TAU, size, size, w, 0, null, a, 0, b, 0, c, 0, false);
         return c;
     }
 
     /** The backward step for {@link #TAU} rows with W packed once, as the engine runs it. */
     @Benchmark
     public float[] recurrentBackwardBatch() {
-        k.recurrentBackward(Activation.TANH, TAU, size, size, w, 0, wPacked, a, 0, b, 0, h2, 0, c, 0);
+        k.recurrentBackward(Activation.TANH, TAU, size, size, w, 0, wPacked, a, 0, b, 0, h2, 0, c, 0, false);
         return c;
     }
 }

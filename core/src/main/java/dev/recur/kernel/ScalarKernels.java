@@ -86,13 +86,15 @@ public final class ScalarKernels implements Kernels {
 
     @Override
     public void recurrentForward(Activation act, int batch, int rows, int cols, float[] w, int wOff, float[] wtPacked,
-                                 float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] out, int outOff) {
-        recurrentForwardPart(act, batch, rows, cols, 0, rows, w, wOff, wtPacked, hPrev, hPrevOff, pre, preOff, out, outOff);
+                                 float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] out, int outOff,
+                                 boolean descending) {
+        recurrentForwardPart(act, batch, rows, cols, 0, rows, w, wOff, wtPacked, hPrev, hPrevOff, pre, preOff, out, outOff, false);
     }
 
     @Override
     public void recurrentForwardPart(Activation act, int batch, int rows, int cols, int from, int to, float[] w, int wOff,
-                                     float[] wtPacked, float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] out, int outOff) {
+                                     float[] wtPacked, float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] out, int outOff,
+                                     boolean descending) {
         for (int r = 0; r < batch; r++) {
             for (int i = from; i < to; i++) {
                 float s = 0f;
@@ -106,7 +108,7 @@ public final class ScalarKernels implements Kernels {
     @Override
     public void recurrentBackwardPart(Activation act, int batch, int rows, int cols, int from, int to, float[] w, int wOff,
                                       float[] wPacked, float[] deltaNext, int deltaNextOff, float[] g, int gOff,
-                                      float[] hCur, int hCurOff, float[] out, int outOff) {
+                                      float[] hCur, int hCurOff, float[] out, int outOff, boolean descending) {
         for (int r = 0; r < batch; r++) {
             int d = outOff + r * cols;
             for (int j = from; j < to; j++) out[d + j] = g[gOff + r * cols + j];
@@ -124,9 +126,9 @@ public final class ScalarKernels implements Kernels {
     @Override
     public void recurrentBackward(Activation act, int batch, int rows, int cols, float[] w, int wOff, float[] wPacked,
                                   float[] deltaNext, int deltaNextOff, float[] g, int gOff,
-                                  float[] hCur, int hCurOff, float[] out, int outOff) {
+                                  float[] hCur, int hCurOff, float[] out, int outOff, boolean descending) {
         recurrentBackwardPart(act, batch, rows, cols, 0, cols, w, wOff, wPacked, deltaNext, deltaNextOff, g, gOff, hCur, hCurOff,
-                out, outOff);
+                out, outOff, false);
     }
 
     /** Units [from, to) of every row of {@link #lstmForward}. */

@@ -380,7 +380,7 @@ class KernelsAgreementTest {
                         kk.packTransposedWeights(h, h, w.data, w.off, wt);
                     }
                     Mat out = out0.copy();
-                    kk.recurrentForward(act, batch, h, h, w.data, w.off, wt, hp.data, hp.off, pre.data, pre.off, out.data, out.off);
+                    kk.recurrentForward(act, batch, h, h, w.data, w.off, wt, hp.data, hp.off, pre.data, pre.off, out.data, out.off, false);
                     for (int r = 0; r < batch; r++) {
                         for (int i = 0; i < h; i++) {
                             double v = out.get(r, i);
@@ -430,7 +430,7 @@ class KernelsAgreementTest {
                 for (Kernels kk : BOTH) {
                     Mat d = d0.copy();
                     kk.recurrentBackward(act, batch, h, h, w.data, w.off, null, dn.data, dn.off, gIn.data, gIn.off,
-                            hc.data, hc.off, d.data, d.off);
+                            hc.data, hc.off, d.data, d.off, false);
                     check("recurrentBackward " + act + " " + dims(kk, batch, h, h), d, d0, ref, abs, h + 1, 2);
                 }
             }
@@ -455,9 +455,9 @@ class KernelsAgreementTest {
                     kk.packWeights(h, h, w.data, w.off, packed);
                     Mat plain = d0.copy(), viaPacked = d0.copy();
                     kk.recurrentBackward(Activation.TANH, batch, h, h, w.data, w.off, null, dn.data, dn.off, gIn.data, gIn.off,
-                            hc.data, hc.off, plain.data, plain.off);
+                            hc.data, hc.off, plain.data, plain.off, false);
                     kk.recurrentBackward(Activation.TANH, batch, h, h, w.data, w.off, packed, dn.data, dn.off, gIn.data,
-                            gIn.off, hc.data, hc.off, viaPacked.data, viaPacked.off);
+                            gIn.off, hc.data, hc.off, viaPacked.data, viaPacked.off, false);
                     assertArrayEquals(plain.data, viaPacked.data, kk.name() + " packed W, h=" + h + " batch=" + batch);
                     assertFalse(Arrays.equals(plain.data, d0.data), "the step changed nothing");
                 }
@@ -471,10 +471,10 @@ class KernelsAgreementTest {
         VEC.packWeights(h, h, w.data, w.off, packed);
         Mat before = d0.copy(), after = d0.copy();
         VEC.recurrentBackward(Activation.TANH, batch, h, h, w.data, w.off, packed, dn.data, dn.off, gIn.data, gIn.off,
-                hc.data, hc.off, before.data, before.off);
+                hc.data, hc.off, before.data, before.off, false);
         w.data[w.off] += 1f;   // W(0, 0): a panel column, not an edge column read in place
         VEC.recurrentBackward(Activation.TANH, batch, h, h, w.data, w.off, packed, dn.data, dn.off, gIn.data, gIn.off,
-                hc.data, hc.off, after.data, after.off);
+                hc.data, hc.off, after.data, after.off, false);
         assertArrayEquals(before.data, after.data, "the stale packed copy is read, not W");
     }
 
@@ -504,17 +504,17 @@ class KernelsAgreementTest {
                         }
                         Mat out0 = new Mat(batch, h).dense(), whole = out0.copy(), wholeB = out0.copy();
                         kk.recurrentForward(Activation.TANH, batch, h, h, w.data, w.off, wt, hp.data, hp.off, pre.data, pre.off,
-                                whole.data, whole.off);
+                                whole.data, whole.off, false);
                         kk.recurrentBackward(Activation.TANH, batch, h, h, w.data, w.off, wp, hp.data, hp.off, gIn.data, gIn.off,
-                                hc.data, hc.off, wholeB.data, wholeB.off);
+                                hc.data, hc.off, wholeB.data, wholeB.off, false);
                         for (int[] cut : cuts) {
                             Mat parts = out0.copy(), partsB = out0.copy();
                             float[] before = parts.data.clone();
                             for (int c = 0; c + 1 < cut.length; c++) {
                                 kk.recurrentForwardPart(Activation.TANH, batch, h, h, cut[c], cut[c + 1], w.data, w.off, wt, hp.data,
-                                        hp.off, pre.data, pre.off, parts.data, parts.off);
+                                        hp.off, pre.data, pre.off, parts.data, parts.off, false);
                                 kk.recurrentBackwardPart(Activation.TANH, batch, h, h, cut[c], cut[c + 1], w.data, w.off, wp, hp.data,
-                                        hp.off, gIn.data, gIn.off, hc.data, hc.off, partsB.data, partsB.off);
+                                        hp.off, gIn.data, gIn.off, hc.data, hc.off, partsB.data, partsB.off, false);
                             }
                             String what = kk.name() + (packed ? " packed" : "") + " h=" + h + " batch=" + batch + " cuts="
                                     + Arrays.toString(cut);
@@ -524,14 +524,14 @@ class KernelsAgreementTest {
                             if (unit > 1 && h > unit) {
                                 final float[] wt0 = wt;
                                 var e = assertThrows(IllegalArgumentException.class, () -> kk.recurrentForwardPart(Activation.TANH,
-                                        batch, h, h, 1, h, w.data, w.off, wt0, hp.data, hp.off, pre.data, pre.off, parts.copy().data, parts.off));
+                                        batch, h, h, 1, h, w.data, w.off, wt0, hp.data, hp.off, pre.data, pre.off, parts.copy().data, parts.off, false));
                                 assertTrue(e.getMessage().contains("multiples of splitAlignment() = " + unit), e.getMessage());
                             }
                             // one share alone writes only its own outputs
                             if (cut.length > 2 && cut[1] > 0) {
                                 float[] one = before.clone();
                                 kk.recurrentForwardPart(Activation.TANH, batch, h, h, 0, cut[1], w.data, w.off, wt, hp.data, hp.off,
-                                        pre.data, pre.off, one, parts.off);
+                                        pre.data, pre.off, one, parts.off, false);
                                 for (int r = 0; r < batch; r++) {
                                     for (int i = cut[1]; i < h; i++) {
                                         int at = parts.off + r * h + i;
@@ -539,6 +539,61 @@ class KernelsAgreementTest {
                                     }
                                 }
                             }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The sweep order is only a cache hint: descending gives bitwise the ascending result, for
+     * the whole steps and for their parts (a split step), with and without packed weights, on
+     * sizes below, at and past the sweep's group of four panels (8L) and the K block (256).
+     */
+    @Test
+    void descendingSweepGivesTheSameBits() {
+        int lanes = VectorKernels.lanes();
+        for (int h : new int[] {1, 7, 2 * lanes, 8 * lanes - 2, 8 * lanes, 9 * lanes + 1, 16 * lanes + 2 * lanes, 255, 257, 520}) {
+            for (int batch : new int[] {1, 2, 5}) {
+                Mat w = new Mat(h, h).dense(), hp = new Mat(batch, h).dense(), pre = new Mat(batch, h).dense();
+                Mat gIn = new Mat(batch, h).dense(), hc = new Mat(batch, h).dense(), out0 = new Mat(batch, h).dense();
+                for (Kernels kk : BOTH) {
+                    int unit = kk.splitAlignment(), mid = h / unit / 2 * unit;
+                    for (boolean packed : new boolean[] {false, true}) {
+                        float[] wt = null, wp = null;
+                        if (packed) {
+                            wt = new float[Math.max(1, kk.packedWeightsLength(h, h))];
+                            kk.packTransposedWeights(h, h, w.data, w.off, wt);
+                            wp = new float[Math.max(1, kk.packedWeightsLength(h, h))];
+                            kk.packWeights(h, h, w.data, w.off, wp);
+                        }
+                        String what = kk.name() + (packed ? " packed" : "") + " h=" + h + " batch=" + batch;
+                        Mat[] fwd = new Mat[2], bwd = new Mat[2], fwdParts = new Mat[2], bwdParts = new Mat[2];
+                        for (int down = 0; down < 2; down++) {
+                            fwd[down] = out0.copy();
+                            bwd[down] = out0.copy();
+                            fwdParts[down] = out0.copy();
+                            bwdParts[down] = out0.copy();
+                            kk.recurrentForward(Activation.TANH, batch, h, h, w.data, w.off, wt, hp.data, hp.off, pre.data, pre.off,
+                                    fwd[down].data, fwd[down].off, down == 1);
+                            kk.recurrentBackward(Activation.TANH, batch, h, h, w.data, w.off, wp, hp.data, hp.off, gIn.data, gIn.off,
+                                    hc.data, hc.off, bwd[down].data, bwd[down].off, down == 1);
+                            for (int[] share : new int[][] {{mid, h}, {0, mid}}) {
+                                kk.recurrentForwardPart(Activation.TANH, batch, h, h, share[0], share[1], w.data, w.off, wt, hp.data,
+                                        hp.off, pre.data, pre.off, fwdParts[down].data, fwdParts[down].off, down == 1);
+                                kk.recurrentBackwardPart(Activation.TANH, batch, h, h, share[0], share[1], w.data, w.off, wp,
+                                        hp.data, hp.off, gIn.data, gIn.off, hc.data, hc.off, bwdParts[down].data, bwdParts[down].off,
+                                        down == 1);
+                            }
+                        }
+                        assertFalse(Arrays.equals(out0.data, fwd[0].data), "the forward step changed nothing, " + what);
+                        for (int down = 0; down < 2; down++) {
+                            String how = (down == 1 ? "descending" : "ascending") + ", " + what;
+                            assertArrayEquals(fwd[0].data, fwd[down].data, "forward, " + how);
+                            assertArrayEquals(bwd[0].data, bwd[down].data, "backward, " + how);
+                            assertArrayEquals(fwd[0].data, fwdParts[down].data, "forward parts, " + how);
+                            assertArrayEquals(bwd[0].data, bwdParts[down].data, "backward parts, " + how);
                         }
                     }
                 }
@@ -576,7 +631,7 @@ class KernelsAgreementTest {
         pre[5] = 0.625f;
         pre[6] = Math.nextDown(0.625f);
         for (Kernels kk : BOTH) {
-            kk.recurrentForward(act, batch, h, h, w, 0, null, hp, 0, pre, 0, out, 0);
+            kk.recurrentForward(act, batch, h, h, w, 0, null, hp, 0, pre, 0, out, 0, false);
             for (int i = 0; i < pre.length; i++) {
                 double ref = act(act, pre[i]);
                 double tol = 4 * Math.ulp((float) ref) + (act == Activation.RELU ? 0 : U);
@@ -589,8 +644,8 @@ class KernelsAgreementTest {
         float[] big = {-1000f, 1000f, Float.NaN};
         float[] p = new float[8 * big.length], o = new float[p.length];
         for (int i = 0; i < p.length; i++) p[i] = big[i % big.length];
-        VEC.recurrentForward(act, p.length, 1, 1, new float[1], 0, null, new float[p.length], 0, p, 0, o, 0);
-        VEC.recurrentForward(act, 1, p.length, p.length, new float[p.length * p.length], 0, null, new float[p.length], 0, p, 0, o, 0);
+        VEC.recurrentForward(act, p.length, 1, 1, new float[1], 0, null, new float[p.length], 0, p, 0, o, 0, false);
+        VEC.recurrentForward(act, 1, p.length, p.length, new float[p.length * p.length], 0, null, new float[p.length], 0, p, 0, o, 0, false);
         for (int i = 0; i < p.length; i++) {
             float want = act.apply(p[i]);
             if (Float.isNaN(want) || Float.isNaN(o[i])) {
@@ -655,9 +710,9 @@ class KernelsAgreementTest {
             }
             for (Kernels kk : BOTH) {
                 float[] fused = new float[h];
-                kk.recurrentForward(act, 1, h, h, w, 0, null, hp, 0, pre, 0, fused, 0);
+                kk.recurrentForward(act, 1, h, h, w, 0, null, hp, 0, pre, 0, fused, 0, false);
                 float[] dFused = new float[h];
-                kk.recurrentBackward(act, 1, h, h, w, 0, null, hp, 0, g, 0, fused, 0, dFused, 0);
+                kk.recurrentBackward(act, 1, h, h, w, 0, null, hp, 0, g, 0, fused, 0, dFused, 0, false);
                 for (int s : new int[] {1, 5, h / 2, h - 1}) {
                     float[] y = pre.clone();
                     kk.gemv(s, h, w, 0, h, hp, 0, y, 0);
@@ -811,15 +866,15 @@ class KernelsAgreementTest {
                 for (Kernels kk : BOTH) {
                     for (int s = 1; s < batch; s++) {
                         assertSplit("recurrentForward " + act, out0, s, (c, r0, rows) -> kk.recurrentForward(act, rows, h, h,
-                                w.data, w.off, null, hp.data, hp.off + r0 * h, pre.data, pre.off + r0 * h, c.data, c.off + r0 * h));
+                                w.data, w.off, null, hp.data, hp.off + r0 * h, pre.data, pre.off + r0 * h, c.data, c.off + r0 * h, false));
                         float[] wt = new float[kk.packedWeightsLength(h, h)];
                         kk.packTransposedWeights(h, h, w.data, w.off, wt);
                         assertSplit("recurrentForward packed W^T " + act, out0, s, (c, r0, rows) -> kk.recurrentForward(act,
                                 rows, h, h, w.data, w.off, wt, hp.data, hp.off + r0 * h, pre.data, pre.off + r0 * h, c.data,
-                                c.off + r0 * h));
+                                c.off + r0 * h, false));
                         assertSplit("recurrentBackward " + act, out0, s, (c, r0, rows) -> kk.recurrentBackward(act, rows, h, h,
                                 w.data, w.off, null, hp.data, hp.off + r0 * h, pre.data, pre.off + r0 * h, hp.data, hp.off + r0 * h,
-                                c.data, c.off + r0 * h));
+                                c.data, c.off + r0 * h, false));
                     }
                 }
             }
@@ -878,7 +933,7 @@ class KernelsAgreementTest {
                                 kk.packTransposedWeights(m, h, w.data, w.off, wt);
                             }
                             Mat out0 = new Mat(batch, m).dense(), out = out0.copy();
-                            kk.recurrentForward(null, batch, m, h, w.data, w.off, wt, hp.data, hp.off, pre.data, pre.off, out.data, out.off);
+                            kk.recurrentForward(null, batch, m, h, w.data, w.off, wt, hp.data, hp.off, pre.data, pre.off, out.data, out.off, false);
                             check("forward G=" + gates + " " + dims(kk, batch, m, h) + (packedW ? " packed" : ""), out, out0, ref, abs, h, 2);
                         }
                     }
@@ -907,7 +962,7 @@ class KernelsAgreementTest {
                             }
                             Mat inPlace = g.copy();
                             kk.recurrentBackward(null, batch, m, h, w.data, w.off, wp, next.data, next.off, inPlace.data, inPlace.off,
-                                    null, 0, inPlace.data, inPlace.off);
+                                    null, 0, inPlace.data, inPlace.off, false);
                             check("backward G=" + gates + " " + dims(kk, batch, h, m) + (packedW ? " packed" : ""), inPlace, g, bref, babs, m, 2);
                             results[n++] = inPlace.data;
                         }
