@@ -718,14 +718,16 @@ public final class Rnn implements AutoCloseable {
                         // this worker's units in each of the four gates, then their cell and state
                         float[] g = ws.training ? ws.cache[k] : ws.stepCache;
                         int gOff = (ws.training ? q + r : r) * GH;
-                        for (int gate = 0; gate < 4; gate++) {
+                        for (int gi = 0; gi < 4; gi++) {
+                            int gate = down ? 3 - gi : gi;   // the sweep's order across the gates too
                             kn.recurrentForwardPart(null, 1, GH, H, gate * H + i0, gate * H + i1, p, whh, packed, hs, prev * H,
                                     pre, (q - q0 + r) * GH, g, gOff, down);
                         }
                         kn.lstmForwardPart(1, H, i0, i1, g, gOff, ws.cells[k], prev * H, ws.cells[k], out * H, hs, out * H);
                     } else {
                         // GRU: this worker's units of the recurrent side W_hh h + b_hh (r, z, n rows), then their step
-                        for (int gate = 0; gate < 3; gate++) {
+                        for (int gi = 0; gi < 3; gi++) {
+                            int gate = down ? 2 - gi : gi;
                             kn.recurrentForwardPart(null, 1, GH, H, gate * H + i0, gate * H + i1, p, whh, packed, hs, prev * H,
                                     ws.recBias[k], r * GH, ws.ghScratch, r * GH, down);
                         }
