@@ -495,13 +495,7 @@ class KernelsAgreementTest {
                     // cut points: every unit, then a few uneven shares (always whole units)
                     int[][] cuts = {{0, h}, {0, Math.min(h, unit), h}, {0, h / unit / 2 * unit, h}, {0, h / unit / 3 * unit, 2 * h / unit / 3 * unit, h}};
                     for (boolean packed : new boolean[] {false, true}) {
-                        float[] wt = null, wp = null;
-                        if (packed) {
-                            wt = new float[Math.max(1, kk.packedWeightsLength(h, h))];
-                            kk.packTransposedWeights(h, h, w.data, w.off, wt);
-                            wp = new float[Math.max(1, kk.packedWeightsLength(h, h))];
-                            kk.packWeights(h, h, w.data, w.off, wp);
-                        }
+                        float[] wt = packed ? packedTransposed(kk, h, w) : null, wp = packed ? packedRows(kk, h, w) : null;
                         Mat out0 = new Mat(batch, h).dense(), whole = out0.copy(), wholeB = out0.copy();
                         kk.recurrentForward(Activation.TANH, batch, h, h, w.data, w.off, wt, hp.data, hp.off, pre.data, pre.off,
                                 whole.data, whole.off, false);
@@ -522,9 +516,8 @@ class KernelsAgreementTest {
                             assertArrayEquals(wholeB.data, partsB.data, "backward parts, " + what);
                             // misaligned bounds are refused, not computed wrongly
                             if (unit > 1 && h > unit) {
-                                final float[] wt0 = wt;
                                 var e = assertThrows(IllegalArgumentException.class, () -> kk.recurrentForwardPart(Activation.TANH,
-                                        batch, h, h, 1, h, w.data, w.off, wt0, hp.data, hp.off, pre.data, pre.off, parts.copy().data, parts.off, false));
+                                        batch, h, h, 1, h, w.data, w.off, wt, hp.data, hp.off, pre.data, pre.off, parts.copy().data, parts.off, false));
                                 assertTrue(e.getMessage().contains("multiples of splitAlignment() = " + unit), e.getMessage());
                             }
                             // one share alone writes only its own outputs
@@ -561,13 +554,7 @@ class KernelsAgreementTest {
                 for (Kernels kk : BOTH) {
                     int unit = kk.splitAlignment(), mid = h / unit / 2 * unit;
                     for (boolean packed : new boolean[] {false, true}) {
-                        float[] wt = null, wp = null;
-                        if (packed) {
-                            wt = new float[Math.max(1, kk.packedWeightsLength(h, h))];
-                            kk.packTransposedWeights(h, h, w.data, w.off, wt);
-                            wp = new float[Math.max(1, kk.packedWeightsLength(h, h))];
-                            kk.packWeights(h, h, w.data, w.off, wp);
-                        }
+                        float[] wt = packed ? packedTransposed(kk, h, w) : null, wp = packed ? packedRows(kk, h, w) : null;
                         String what = kk.name() + (packed ? " packed" : "") + " h=" + h + " batch=" + batch;
                         Mat[] fwd = new Mat[2], bwd = new Mat[2], fwdParts = new Mat[2], bwdParts = new Mat[2];
                         for (int down = 0; down < 2; down++) {
@@ -599,6 +586,20 @@ class KernelsAgreementTest {
                 }
             }
         }
+    }
+
+    /** The h x h W as the kernels' packed W^T (the forward step's layout); a 1-float array where there is nothing to pack. */
+    private static float[] packedTransposed(Kernels kk, int h, Mat w) {
+        float[] wt = new float[Math.max(1, kk.packedWeightsLength(h, h))];
+        kk.packTransposedWeights(h, h, w.data, w.off, wt);
+        return wt;
+    }
+
+    /** The h x h W as the kernels' packed panels of W (the backward step's layout). */
+    private static float[] packedRows(Kernels kk, int h, Mat w) {
+        float[] wp = new float[Math.max(1, kk.packedWeightsLength(h, h))];
+        kk.packWeights(h, h, w.data, w.off, wp);
+        return wp;
     }
 
     private static void assertGuardsKept(Mat got, Mat before, int len, String what) {
