@@ -54,7 +54,7 @@ public final class Workspace {
     float[] vPacked;
     /** 0 or 1: flipped by each step of a stream, the parity of its steps' sweep over W (Rnn.sweepDown). */
     int sweepFlip;
-        /** The params object and batch whose weights the per-call arrays below hold (see Rnn.run). */
+    /** The params object and batch whose weights the per-call arrays below hold (see Rnn.run). */
     Params preparedFor;
     int preparedBatch;
     /** The engine's forward job for this workspace, reused across calls (an Rnn.ForwardCall). */

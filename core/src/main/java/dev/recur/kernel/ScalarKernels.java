@@ -6,7 +6,8 @@ import dev.recur.Activation;
  * Plain loops over the formulas: the readable definition of every kernel and the baseline that
  * every speed-up is measured against. Deliberately not hand-tuned (no unrolling, no blocking):
  * a dot product per row for {@code W h}, axpy form for {@code W^T delta} and for the outer
- * products of the time sums. Sums run in float, in index order.
+ * products of the time sums. Sums run in float, in index order. The recurrent steps' sweep-order
+ * hint ({@code descending}) is ignored: these loops are not where a cache order is tuned.
  */
 public final class ScalarKernels implements Kernels {
 
@@ -88,7 +89,8 @@ public final class ScalarKernels implements Kernels {
     public void recurrentForward(Activation act, int batch, int rows, int cols, float[] w, int wOff, float[] wtPacked,
                                  float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] out, int outOff,
                                  boolean descending) {
-        recurrentForwardPart(act, batch, rows, cols, 0, rows, w, wOff, wtPacked, hPrev, hPrevOff, pre, preOff, out, outOff, false);
+        recurrentForwardPart(act, batch, rows, cols, 0, rows, w, wOff, wtPacked, hPrev, hPrevOff, pre, preOff, out, outOff,
+                descending);
     }
 
     @Override
@@ -128,7 +130,7 @@ public final class ScalarKernels implements Kernels {
                                   float[] deltaNext, int deltaNextOff, float[] g, int gOff,
                                   float[] hCur, int hCurOff, float[] out, int outOff, boolean descending) {
         recurrentBackwardPart(act, batch, rows, cols, 0, cols, w, wOff, wPacked, deltaNext, deltaNextOff, g, gOff, hCur, hCurOff,
-                out, outOff, false);
+                out, outOff, descending);
     }
 
     /** Units [from, to) of every row of {@link #lstmForward}. */

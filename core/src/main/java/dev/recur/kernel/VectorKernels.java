@@ -201,7 +201,7 @@ public final class VectorKernels implements Kernels {
      * recurrence reads all of W once a step; alternating the direction, the groups a step reads
      * first are the ones the previous step read last, still in L2 (1 MiB here) where W is
      * larger. Measured at B = 1 in one JVM, each order alternating with the others by training
-     * call (recur train's workload, T = 1000, 31 calls each): the groups ascending on every step
+     * call (forward, loss and BPTT, T = 1000, 31 calls each): the groups ascending on every step
      * 1.01x (H = 512) and 1.02x (H = 1024) the K-blocks-outer loop this replaced; alternating
      * 1.13x at both.
      */
