@@ -126,19 +126,12 @@ public final class VectorKernels implements Kernels {
     public void recurrentForward(Activation act, int batch, int rows, int cols, float[] w, int wOff, float[] wtPacked,
                                  float[] hPrev, int hPrevOff, float[] pre, int preOff, float[] out, int outOff,
                                  boolean descending) {
-        if (batch == 1 && wtPacked != null) {
-            // one row: the part step over all outputs is the same product, visiting W's panels
-            // in the order asked for
-            recurrentForwardPart(act, 1, rows, cols, 0, rows, w, wOff, wtPacked, hPrev, hPrevOff, pre, preOff, out, outOff,
-                    descending);
-            return;
-        }
         System.arraycopy(pre, preOff, out, outOff, batch * rows);
         if (wtPacked == null) {
             gemmNT(batch, rows, cols, hPrev, hPrevOff, cols, w, wOff, cols, out, outOff, rows);
         } else {
             // B = W^T, read in place as W (B(p, j) = w[wOff + j*cols + p]) for the columns past the panels
-            outer(batch, rows, cols, hPrev, hPrevOff, 1, cols, w, wOff, 1, cols, wtPacked, out, outOff, rows);
+            outer(batch, rows, cols, hPrev, hPrevOff, 1, cols, w, wOff, 1, cols, wtPacked, out, outOff, rows, descending);
         }
         if (act != null) for (int r = 0; r < batch; r++) activateRow(act, rows, out, outOff + r * rows);
     }
@@ -449,35 +442,29 @@ public final class VectorKernels implements Kernels {
     public void gemmNN(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                        float[] c, int cOff, int ldc) {
         // A(i, p) = a[aOff + i*lda + p]: step 1 along p, lda between rows.
-        outer(m, n, k, a, aOff, 1, lda, b, bOff, ldb, 1, null, c, cOff, ldc);
+        outer(m, n, k, a, aOff, 1, lda, b, bOff, ldb, 1, null, c, cOff, ldc, false);
     }
 
     @Override
     public void gemmNN(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] bPacked,
                        float[] c, int cOff, int ldc) {
-        outer(m, n, k, a, aOff, 1, lda, b, bOff, ldb, 1, bPacked, c, cOff, ldc);
+        outer(m, n, k, a, aOff, 1, lda, b, bOff, ldb, 1, bPacked, c, cOff, ldc, false);
     }
 
     @Override
     public void gemmTN(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                        float[] c, int cOff, int ldc) {
         // A^T(i, p) = a[aOff + p*lda + i]: lda along p, step 1 between rows of C.
-        outer(m, n, k, a, aOff, lda, 1, b, bOff, ldb, 1, null, c, cOff, ldc);
+        outer(m, n, k, a, aOff, lda, 1, b, bOff, ldb, 1, null, c, cOff, ldc, false);
     }
 
     @Override
     public void recurrentBackward(Activation act, int batch, int rows, int cols, float[] w, int wOff, float[] wPacked,
                                   float[] deltaNext, int deltaNextOff, float[] g, int gOff,
                                   float[] hCur, int hCurOff, float[] out, int outOff, boolean descending) {
-        if (batch == 1 && wPacked != null) {
-            // one row: the part step over all outputs, visiting W's panels in the order asked for
-            recurrentBackwardPart(act, 1, rows, cols, 0, cols, w, wOff, wPacked, deltaNext, deltaNextOff, g, gOff, hCur, hCurOff,
-                    out, outOff, descending);
-            return;
-        }
         // out = g, then out += deltaNext W (row form of W^T deltaNext), then * act'(h).
         System.arraycopy(g, gOff, out, outOff, batch * cols);
-        outer(batch, cols, rows, deltaNext, deltaNextOff, 1, rows, w, wOff, cols, 1, wPacked, out, outOff, cols);
+        outer(batch, cols, rows, deltaNext, deltaNextOff, 1, rows, w, wOff, cols, 1, wPacked, out, outOff, cols, descending);
         if (act != null) for (int r = 0; r < batch; r++) derivRow(act, cols, hCur, hCurOff + r * cols, out, outOff + r * cols);
     }
 
@@ -551,12 +538,23 @@ public final class VectorKernels implements Kernels {
      * is stored and reloaded exactly between K blocks).
      */
     private static void outer(int m, int n, int k, float[] a, int aOff, int aPs, int aRs,
-                              float[] b, int bOff, int bPs, int bJs, float[] bPacked, float[] c, int cOff, int ldc) {
+                              float[] b, int bOff, int bPs, int bJs, float[] bPacked, float[] c, int cOff, int ldc,
+                              boolean descending) {
         // callers: gemmNN and recurrentBackward (aPs == 1), gemmTN (aRs == 1), all with B
         // row-major (bJs == 1; a stream's gemmNN and recurrentBackward may give B's panels in
         // bPacked); recurrentForward's outer form with B = W^T read as W (bPs == 1), which
         // always comes with bPacked
         int ldb = bPs;
+        if (m == 1 && bPacked != null) {
+            // one row of a recurrent step (A row-major): the row pass over the packed panels, in
+            // the order asked for. Reached through this method (too large for C2 to inline, so
+            // compiled on its own) rather than through the smaller part steps: with the row pass
+            // inlined into the driver's compiled steps, the core suite's allocation test found
+            // the LSTM's activations boxed on every step in 2 of 8 runs (C2 had not inlined
+            // tanh into them), and in none of 8 runs this way
+            partRow(k, n - n % (2 * L), 0, n, a, aOff, bPacked, b, bOff, bPs, bJs, c, cOff, descending);
+            return;
+        }
         if (m < 4 && bJs == 1 && bPacked == null) {
             for (int i = 0; i < m; i++) axpyRow(n, k, a, aOff + i * aRs, aPs, b, bOff, ldb, c, cOff + i * ldc);
             return;
