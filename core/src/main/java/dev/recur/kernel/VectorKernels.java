@@ -535,7 +535,8 @@ public final class VectorKernels implements Kernels {
      * across the kb steps. Then, from B in place, one panel of L columns (B row-major only) and the
      * remaining columns in scalar fma. Every path does {@code c = fma(a, b, c)} in p order per
      * element, so the result is the same bits whichever tile, block or row path an element takes (C
-     * is stored and reloaded exactly between K blocks).
+     * is stored and reloaded exactly between K blocks). {@code descending}: for one row with
+     * {@code bPacked}, the order of {@link #partRow}'s sweep; ignored otherwise.
      */
     private static void outer(int m, int n, int k, float[] a, int aOff, int aPs, int aRs,
                               float[] b, int bOff, int bPs, int bJs, float[] bPacked, float[] c, int cOff, int ldc,
@@ -546,8 +547,8 @@ public final class VectorKernels implements Kernels {
         // always comes with bPacked
         int ldb = bPs;
         if (m == 1 && bPacked != null) {
-            // one row of a recurrent step (A row-major): the row pass over the packed panels, in
-            // the order asked for. Reached through this method (too large for C2 to inline, so
+            // one row with B's panels packed (a recurrent step, or a stream's product at B = 1;
+            // A row-major): the row pass over the panels, in the order asked for. Reached through this method (too large for C2 to inline, so
             // compiled on its own) rather than through the smaller part steps: with the row pass
             // inlined into the driver's compiled steps, the core suite's allocation test found
             // the LSTM's activations boxed on every step in 2 of 8 runs (C2 had not inlined
