@@ -57,6 +57,17 @@ public final class Partial implements Serializable {
         return new Partial(index, loss, tokens, grad, dh0, dc0, k, computeNanos, computeNanos, 1);
     }
 
+    /**
+     * A task's word that it has no result (an overlapped task whose parameters did not come in
+     * time): the driver computes partition {@code index} itself. Not to be combined.
+     */
+    static Partial missing(int index) {
+        return new Partial(index, 0, 0, null, null, null, new TreeMap<>(), 0, 0, 0);
+    }
+
+    /** True for {@link #missing}'s partials. */
+    boolean missing() { return grad == null; }
+
     public int index() { return index; }
     public double loss() { return loss; }
     public long tokens() { return tokens; }
@@ -78,6 +89,9 @@ public final class Partial implements Serializable {
      */
     static Partial combine(int index, List<Partial> parts) {
         if (parts.isEmpty()) throw new IllegalArgumentException("nothing to combine");
+        for (Partial p : parts) {
+            if (p.missing()) throw new IllegalArgumentException("partial " + p.index + " is missing (never computed)");
+        }
         Partial first = parts.get(0);
         float[] g = first.grad.clone();
         double loss = first.loss;

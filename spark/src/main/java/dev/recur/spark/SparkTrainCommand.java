@@ -112,6 +112,11 @@ final class SparkTrainCommand extends SparkCommand {
     @Option(names = "--json", description = "Print the result as one JSON object on stdout (progress stays on stderr).")
     boolean json;
 
+    @Option(names = "--no-overlap", description = "Submit each iteration's job after the optimiser step, with the "
+            + "parameters in its tasks, instead of while the previous iteration computes with the tasks waiting for "
+            + "the parameters as a block (the default; the same bits either way, see docs/spark.md).")
+    boolean noOverlap;
+
     @Option(names = "--bptt", paramLabel = "full", hidden = true)
     String bptt;
 
@@ -234,7 +239,7 @@ final class SparkTrainCommand extends SparkCommand {
                 if (saved != null) err().println("resuming " + resumeFile + " at iteration " + startIter + " of " + total);
                 err().flush();
             }
-            SparkTrainer trainer = new SparkTrainer(sc, s, spec, train);
+            SparkTrainer trainer = new SparkTrainer(sc, s, spec, train).overlap(!noOverlap);
             // Ctrl-C: stop after the iteration in flight, save, and let the JVM go on exiting
             CountDownLatch done = new CountDownLatch(1);
             Thread hook = new Thread(() -> {
@@ -439,6 +444,7 @@ final class SparkTrainCommand extends SparkCommand {
         m.put("partitions", (long) s.partitions());
         m.put("master", conf.get("spark.master"));
         m.put("task_cpus", (long) spec.threads());
+        m.put("overlap", r.overlapped());
         m.put("loss_first", r.lossFirst());
         m.put("loss_last", r.lossLast());
         m.put("loss_unit", spec.classTargets() ? "nats/symbol" : "1/2 squared error per step");

@@ -56,7 +56,7 @@ public final class SparkTrainer {
     public record Result(long iters, long startIter, double lossFirst, double lossLast, long tokens, double seconds,
                          long wallNanos, long computeNanos, long driverNanos, Map<String, Integer> kernels,
                          float[] params, long gradientBytesPerIter, long driverGradientBytesPerIter,
-                         long parameterBytesPerIter, boolean stopped) {
+                         long parameterBytesPerIter, boolean stopped, boolean overlapped) {
         public long itersThisRun() { return iters - startIter; }
         public double tokensPerSecond() { return tokens / seconds; }
         public double msPerIter(long nanos) { return itersThisRun() == 0 ? 0 : nanos / 1e6 / itersThisRun(); }
@@ -68,8 +68,12 @@ public final class SparkTrainer {
     private final ModelSpec spec;
     private final Data data;
     private int fanout = IndexOrderedSum.DEFAULT_FANOUT;
+    private boolean overlap = true;
+    private long waitLimitNanos = -1;
     private TaskHook hook;
     private volatile boolean stopRequested;
+    /** Partitions the driver computed itself because their overlapped tasks gave up waiting (tests). */
+    private long recomputed;
 
     public SparkTrainer(JavaSparkContext sc, TrainSettings settings, ModelSpec spec, Data data) {
         if (data.shards().getNumPartitions() != settings.partitions()) {
@@ -91,6 +95,28 @@ public final class SparkTrainer {
         this.fanout = f;
         return this;
     }
+
+    /**
+     * Whether each iteration's job is submitted while the previous one computes, its tasks
+     * waiting for the parameters (the default), or submitted after the step with the parameters
+     * in its task. The same bits either way.
+     */
+    public SparkTrainer overlap(boolean on) {
+        this.overlap = on;
+        return this;
+    }
+
+    /** Whether the iterations overlap: asked for, and at most {@code fanout} partitions (the tree sum runs jobs of its own). */
+    public boolean overlapping() { return overlap && settings.partitions() <= fanout; }
+
+    /** How long an overlapped task waits for its parameters before the driver computes its partition itself (tests). */
+    SparkTrainer waitLimit(long nanos) {
+        this.waitLimitNanos = nanos;
+        return this;
+    }
+
+    /** Partitions computed in a job of their own after their overlapped tasks gave up waiting (tests). */
+    long recomputed() { return recomputed; }
 
     /** A hook run in every task after its gradient (tests). */
     SparkTrainer hook(TaskHook h) {
@@ -135,46 +161,53 @@ public final class SparkTrainer {
         long tokens = 0, wall = 0, compute = 0, driver = 0;
         TreeMap<String, Integer> kernels = new TreeMap<>();
         long iter = start;
-        while (iter < totalIters && !stopRequested) {
-            long t0 = System.nanoTime();
-            Partial sum;
-            try {
-                sum = gradient(params, iter);
-            } catch (RuntimeException e) {
-                if (stopRequested) break; // Spark's shutdown hook stopped the context under the job: save what is done
-                throw e;
+        Pipeline pipeline = overlapping() ? new Pipeline() : null;
+        long t0 = System.nanoTime(); // the end of the previous iteration: an iteration's wall time is the gap between ends
+        try {
+            while (iter < totalIters && !stopRequested) {
+                Partial sum;
+                try {
+                    sum = pipeline != null ? pipeline.gradient(params, iter, totalIters) : gradient(params, iter);
+                } catch (RuntimeException e) {
+                    if (stopRequested) break; // Spark's shutdown hook stopped the context under the job: save what is done
+                    throw e;
+                }
+                long t1 = System.nanoTime();
+                Grads g = PartitionGradient.grads(spec, sum.grad());
+                if (settings.clipValue() > 0) Clipping.byValue(g, (float) settings.clipValue());
+                double norm = settings.clip() > 0 ? Clipping.byGlobalNorm(g, settings.clip()) : g.l2Norm();
+                if (!Double.isFinite(sum.loss()) || !Double.isFinite(norm)) {
+                    throw CliException.runtime(String.format(Locale.ROOT, "training diverged at iteration %d (loss %s, gradient "
+                            + "norm %s): lower --lr (now %s) or clip with --clip", iter + 1, sum.loss(), norm, settings.lr()));
+                }
+                opt.step(PartitionGradient.params(spec, params), g);
+                iter++;
+                if (pipeline != null) pipeline.stepped(params, iter); // the next iteration's tasks are waiting for these
+                long t2 = System.nanoTime();
+                double perToken = sum.loss() / sum.tokens();
+                if (Double.isNaN(first)) first = perToken;
+                last = perToken;
+                tokens += sum.tokens();
+                wall += t2 - t0;
+                compute += sum.maxComputeNanos();
+                driver += t2 - t1;
+                sum.kernels().forEach((k, n) -> kernels.merge(k, n, Integer::sum));
+                if (save != null && saveEvery > 0 && iter % saveEvery == 0 && iter < totalIters) {
+                    Checkpoint.save(save, spec, params, opt, iter, settings, data.vocabulary());
+                }
+                if (listener != null) {
+                    listener.iteration(new Iteration(iter, totalIters, perToken, sum.tokens(), t2 - t0, sum.maxComputeNanos(),
+                            t2 - t1, sum.kernels()));
+                }
+                t0 = t2;
             }
-            long t1 = System.nanoTime();
-            Grads g = PartitionGradient.grads(spec, sum.grad());
-            if (settings.clipValue() > 0) Clipping.byValue(g, (float) settings.clipValue());
-            double norm = settings.clip() > 0 ? Clipping.byGlobalNorm(g, settings.clip()) : g.l2Norm();
-            if (!Double.isFinite(sum.loss()) || !Double.isFinite(norm)) {
-                throw CliException.runtime(String.format(Locale.ROOT, "training diverged at iteration %d (loss %s, gradient "
-                        + "norm %s): lower --lr (now %s) or clip with --clip", iter + 1, sum.loss(), norm, settings.lr()));
-            }
-            opt.step(PartitionGradient.params(spec, params), g);
-            iter++;
-            long t2 = System.nanoTime();
-            double perToken = sum.loss() / sum.tokens();
-            if (Double.isNaN(first)) first = perToken;
-            last = perToken;
-            tokens += sum.tokens();
-            wall += t2 - t0;
-            compute += sum.maxComputeNanos();
-            driver += t2 - t1;
-            sum.kernels().forEach((k, n) -> kernels.merge(k, n, Integer::sum));
-            if (save != null && saveEvery > 0 && iter % saveEvery == 0 && iter < totalIters) {
-                Checkpoint.save(save, spec, params, opt, iter, settings, data.vocabulary());
-            }
-            if (listener != null) {
-                listener.iteration(new Iteration(iter, totalIters, perToken, sum.tokens(), t2 - t0, sum.maxComputeNanos(),
-                        t2 - t1, sum.kernels()));
-            }
+        } finally {
+            if (pipeline != null) pipeline.close();
         }
         if (save != null) Checkpoint.save(save, spec, params, opt, iter, settings, data.vocabulary());
         long bytes = (long) size * Float.BYTES;
         return new Result(iter, start, first, last, tokens, wall / 1e9, wall, compute, driver, kernels, params,
-                P * bytes, Math.min(P, fanout) * bytes, bytes, iter < totalIters);
+                P * bytes, Math.min(P, fanout) * bytes, bytes, iter < totalIters, pipeline != null);
     }
 
     /**
@@ -184,11 +217,144 @@ public final class SparkTrainer {
      * partition's share of the batch computed by its task, the partials added in partition order.
      */
     Partial gradient(float[] params, long iteration) {
+        return IndexOrderedSum.sum(data.shards(), task(params, iteration), fanout);
+    }
+
+    /** The least time an overlapped task waits for its parameters, and the multiple of the slowest iteration so far. */
+    static final long MIN_WAIT_LIMIT_NANOS = 60_000_000_000L, WAIT_LIMIT_ITERATIONS = 4;
+    /** How often the driver, waiting for an iteration's job, asks whether one of its tasks failed. */
+    static final long FAILURE_CHECK_NANOS = 50_000_000L;
+
+    /**
+     * Iterations that overlap: iteration k+1's job is submitted as soon as iteration k's is, so
+     * Spark serialises and schedules it while k computes and launches its tasks on the cores k's
+     * tasks free; those tasks draw their windows and wait for their parameters, which the driver
+     * publishes as a block ({@link ParameterBlocks}) the moment its step is done. What an
+     * iteration then waits for is the results' way back, the sum and step, and the block's way
+     * out, not a job's submission and launch (3-5 ms a job on the 2-core machine the figures in
+     * docs/spark.md come from).
+     *
+     * <p>It does not deadlock: Spark's scheduler serves jobs in submission order, so k+1's tasks
+     * take a core only when none of k's is pending. A task of k that fails is retried, and its
+     * retry needs a core that k+1's waiting tasks may already hold (Spark frees the failed
+     * task's core before it puts the task back in line): the driver, waiting for k, looks every
+     * 50 ms for failed tasks in k's stage and cancels k+1, which goes again after k. Should waiting
+     * tasks still starve k of cores (an executor lost without a failure reported in time), they
+     * give up after {@link #MIN_WAIT_LIMIT_NANOS} or four times the slowest iteration, return no
+     * result, and the driver computes their partitions in a job of its own with the parameters
+     * in the task. Every way, each partition's gradient is computed from the same values, so the
+     * bits do not change.
+     */
+    private final class Pipeline {
+        private final long run = ParameterBlocks.newRun();
+        private final int size = spec.parameterCount();
+        /** The jobs of iteration {@code iter} and of the one after it (null when not submitted). */
+        private PartitionJob.InFlight<Partial> current, next;
+        private final java.util.TreeSet<Long> published = new java.util.TreeSet<>();
+        /** The blocks' bytes, by the iteration's parity: a block is withdrawn before the one two later is published. */
+        private final java.nio.ByteBuffer[] buffers = {java.nio.ByteBuffer.allocate(size * Float.BYTES),
+                java.nio.ByteBuffer.allocate(size * Float.BYTES)};
+        private long lastEnd = System.nanoTime(), slowest;
+
+        /** Iteration {@code iter}'s summed loss and gradient at {@code params}, its successor's job submitted meanwhile. */
+        Partial gradient(float[] params, long iter, long totalIters) {
+            if (current == null) {
+                publish(iter, params);
+                current = submit(iter);
+            }
+            if (next == null && iter + 1 < totalIters) next = submit(iter + 1);
+            while (!current.awaitEnd(FAILURE_CHECK_NANOS)) {
+                if (next != null && current.hasFailedTasks()) {
+                    // its retry needs a core, which the next job's waiting tasks may hold: that job goes again later
+                    next.cancel();
+                    next = null;
+                }
+            }
+            java.util.List<Partial> parts = new java.util.ArrayList<>(current.get());
+            current = next;
+            next = null;
+            withdraw(iter);
+            int missing = 0;
+            for (Partial p : parts) if (p.missing()) missing++;
+            if (missing > 0) {
+                recomputed += missing;
+                // the next job's waiting tasks would hold the cores this job needs: it is submitted again next time
+                if (current != null) current.cancel();
+                current = null;
+                int[] partitions = new int[missing];
+                int k = 0;
+                for (Partial p : parts) if (p.missing()) partitions[k++] = p.index();
+                parts.removeIf(Partial::missing);
+                parts.addAll(PartitionJob.run(data.shards(), task(params, iter), Partial.class, partitions));
+            }
+            long now = System.nanoTime();
+            slowest = Math.max(slowest, now - lastEnd);
+            lastEnd = now;
+            return IndexOrderedSum.combineInOrder(-1, parts, settings.partitions());
+        }
+
+        /** The driver's step made {@code params} iteration {@code iter}'s: they go out to its waiting tasks. */
+        void stepped(float[] params, long iter) {
+            if (current != null) publish(iter, params);
+        }
+
+        private PartitionJob.InFlight<Partial> submit(long iter) {
+            long limit = waitLimitNanos >= 0 ? waitLimitNanos
+                    : Math.max(MIN_WAIT_LIMIT_NANOS, WAIT_LIMIT_ITERATIONS * slowest);
+            return PartitionJob.submit(data.shards(), new WaitingTask(spec, run, iter, size, limit, settings.seed(),
+                    shares(), hook));
+        }
+
+        private void publish(long iter, float[] params) {
+            ParameterBlocks.publish(ParameterBlocks.id(run, iter), params, buffers[(int) (iter & 1)], !sc.isLocal());
+            published.add(iter);
+        }
+
+        private void withdraw(long iter) {
+            if (published.remove(iter)) ParameterBlocks.withdraw(ParameterBlocks.id(run, iter));
+        }
+
+        /** Cancels the jobs in flight and drops the blocks (at the end, a stop, or a failure). */
+        void close() {
+            try {
+                if (current != null) current.cancel();
+                if (next != null) next.cancel();
+                for (long iter : new java.util.ArrayList<>(published)) withdraw(iter);
+            } catch (RuntimeException e) {
+                // a stop (Ctrl-C) may have stopped the context under us: there is nothing left to clean
+                if (!sc.sc().isStopped()) throw e;
+            }
+        }
+    }
+
+    private int[] shares() {
         int P = settings.partitions();
         int[] shares = new int[P];
         for (int p = 0; p < P; p++) shares[p] = Shard.share(settings.batch(), P, p);
-        return IndexOrderedSum.sum(data.shards(), new IterationTask(spec, params.clone(), settings.seed(), iteration,
-                shares, hook), fanout);
+        return shares;
+    }
+
+    private IterationTask task(float[] params, long iteration) {
+        return new IterationTask(spec, params.clone(), settings.seed(), iteration, shares(), hook);
+    }
+
+    /**
+     * What every task of an overlapped iteration runs: draw its windows, wait for the
+     * iteration's parameters, compute, tag with the partition; or, when they do not come in
+     * time, return {@link Partial#missing} for the driver to compute.
+     */
+    private record WaitingTask(ModelSpec spec, long run, long iteration, int size, long limitNanos, long seed,
+                               int[] shares, TaskHook hook) implements PartitionJob.Function<Shard, Partial> {
+        @Override
+        public Partial apply(int p, Iterator<Shard> shards) {
+            Shard shard = shards.next();
+            Windows w = shard.draw(seed, iteration, p, shares[p]);
+            float[] params = ParameterBlocks.await(ParameterBlocks.id(run, iteration), size, limitNanos, shares.length);
+            if (params == null) return Partial.missing(p);
+            Partial r = PartitionGradient.compute(p, spec, params, w, false);
+            if (hook != null) hook.afterCompute(iteration, p, TaskContext.get().attemptNumber());
+            return r;
+        }
     }
 
     /** What every task of one iteration runs: draw its windows, compute, tag with the partition. */

@@ -5,6 +5,8 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.Test;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -21,20 +23,40 @@ class DeterminismTest {
     static final AtomicInteger INJECTED = new AtomicInteger();
 
     static float[] train(JavaSparkContext sc, long seed, SparkTrainer.TaskHook hook) {
+        return trainWith(sc, seed, t -> t.hook(hook));
+    }
+
+    /** The model after ITERS iterations of a trainer set up by {@code setUp}. */
+    static float[] trainWith(JavaSparkContext sc, long seed, UnaryOperator<SparkTrainer> setUp) {
         TrainSettings s = new TrainSettings("grammar", null, null, 24, "tanh", 12, 7, "adam", 0.01, 5, 0, seed, P);
         SparkTrainer.Data data = SparkTrainCommand.prepare(sc, s, CORPUS);
         ModelSpec spec = new ModelSpec(data.input(), s.hidden(), data.output(), "tanh", "xent", "auto", 1);
         try {
-            return new SparkTrainer(sc, s, spec, data).hook(hook).run(ITERS, null, null, null, 0, null).params();
+            SparkTrainer trainer = setUp.apply(new SparkTrainer(sc, s, spec, data));
+            SparkTrainer.Result r = trainer.run(ITERS, null, null, null, 0, null);
+            assertEquals(trainer.overlapping(), r.overlapped());
+            LAST_RECOMPUTED.set(trainer.recomputed());
+            return r.params();
         } finally {
             data.shards().unpersist(false);
         }
     }
 
-    /** Fails partition 1 in iteration 2 and partition 0 in iteration 3, each on its first attempt only. */
+    /** Partitions the last {@link #trainWith} run computed again after their tasks gave up waiting. */
+    static final AtomicLong LAST_RECOMPUTED = new AtomicLong();
+
+    /**
+     * Fails partition 1 in iteration 2 and partition 0 in iteration 3, each on its first attempt
+     * only, and last: by then the next iteration's tasks wait on the cores the other tasks left.
+     */
     static void failFirstAttempts(long iteration, int partition, int attempt) {
         if (attempt == 0 && (iteration == 2 && partition == 1 || iteration == 3 && partition == 0)) {
             INJECTED.incrementAndGet();
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             throw new IllegalStateException("injected failure: iteration " + iteration + ", partition " + partition);
         }
     }
@@ -51,13 +73,43 @@ class DeterminismTest {
             oneCore = train(sc, 11, null);
         }
         INJECTED.set(0);
+        long recomputed;
         try (JavaSparkContext sc = TestSpark.start("local[3,2]")) { // a task may fail once
             retried = train(sc, 11, DeterminismTest::failFirstAttempts);
+            recomputed = LAST_RECOMPUTED.get();
         }
         assertTrue(TestSpark.sameBits(first, again), "run to run");
         assertFalse(TestSpark.sameBits(first, otherSeed), "another seed draws other windows (the comparison can fail)");
         assertTrue(TestSpark.sameBits(first, oneCore), "local[1] (tasks one after another) vs local[2]");
         assertEquals(2, INJECTED.get(), "two tasks failed on their first attempt and were retried");
         assertTrue(TestSpark.sameBits(first, retried), "retried tasks leave the model bits unchanged");
+        // the next job's waiting tasks held the cores a retry needed until the driver cancelled that job
+        // (they would otherwise have given up only after a minute, and their partitions been recomputed)
+        assertEquals(0, recomputed, "partitions recomputed after waiting tasks gave up");
+    }
+
+    /**
+     * The overlapped iterations (the default), one job per iteration after the step, and overlapped
+     * tasks that give up waiting for their parameters at once (the driver computes their partitions
+     * in a job of its own) train the same bits; on one core too, where the next job's task takes the
+     * core only when the previous job's last task has left it.
+     */
+    @Test
+    void overlapAndItsFallbackLeaveTheBitsUnchanged() {
+        float[] overlapped, serial, gaveUp, oneCore;
+        long recomputed;
+        try (JavaSparkContext sc = TestSpark.start("local[2]")) {
+            overlapped = trainWith(sc, 11, t -> t);
+            serial = trainWith(sc, 11, t -> t.overlap(false));
+            gaveUp = trainWith(sc, 11, t -> t.waitLimit(0));
+            recomputed = LAST_RECOMPUTED.get();
+        }
+        try (JavaSparkContext sc = TestSpark.start("local[1]")) {
+            oneCore = trainWith(sc, 11, t -> t);
+        }
+        assertTrue(recomputed > 0, "with no time to wait, some tasks gave up (the fallback ran)");
+        assertTrue(TestSpark.sameBits(overlapped, serial), "overlapped vs one job after each step");
+        assertTrue(TestSpark.sameBits(overlapped, gaveUp), "partitions recomputed by the driver's own job");
+        assertTrue(TestSpark.sameBits(overlapped, oneCore), "local[1]");
     }
 }
