@@ -20,14 +20,15 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Synchronous data-parallel training on Spark. Each iteration's job carries the parameters
- * in its task (Spark ships a stage's task once per executor, as a broadcast it cleans up
- * itself); the task of partition p draws its share of the global batch from its shard as a
- * pure function of (seed, iteration, p), runs forward and BPTT on its own engine, and returns
- * (loss, scored steps, flat gradient) tagged with p; the driver sums them in index order
- * ({@link IndexOrderedSum}), clips, and takes the optimiser step. Nothing else is carried
- * between iterations, so the bits of a run depend on the data, the settings and the partition
- * count only: not on scheduling, executors or retries.
+ * Synchronous data-parallel training on Spark. The task of partition p draws its share of the
+ * global batch from its shard as a pure function of (seed, iteration, p), runs forward and BPTT
+ * on its own engine at the iteration's parameters, and returns (loss, scored steps, flat
+ * gradient) tagged with p; the driver sums them in index order ({@link IndexOrderedSum}), clips,
+ * and takes the optimiser step. The tasks get the parameters from a block the driver publishes
+ * after its step, their job submitted while the previous iteration computes ({@link Pipeline}),
+ * or, with {@link #overlap overlap} off, in the task of a job submitted after the step. Nothing
+ * else is carried between iterations, so the bits of a run depend on the data, the settings and
+ * the partition count only: not on scheduling, executors, retries or overlap.
  */
 public final class SparkTrainer {
 
