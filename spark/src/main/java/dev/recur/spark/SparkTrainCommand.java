@@ -112,10 +112,11 @@ final class SparkTrainCommand extends SparkCommand {
     @Option(names = "--json", description = "Print the result as one JSON object on stdout (progress stays on stderr).")
     boolean json;
 
-    @Option(names = "--no-overlap", description = "Submit each iteration's job after the optimiser step, with the "
-            + "parameters in its tasks, instead of while the previous iteration computes with the tasks waiting for "
-            + "the parameters as a block (the default; the same bits either way, see docs/spark.md).")
-    boolean noOverlap;
+    @Option(names = "--overlap", negatable = true, description = "Submit each iteration's job while the previous "
+            + "one computes, its tasks waiting for the parameters as a block (default for local masters, where it "
+            + "measured faster), or with --no-overlap after the optimiser step with the parameters in its tasks "
+            + "(default elsewhere). The same bits either way; see docs/spark.md.")
+    Boolean overlap;
 
     @Option(names = "--bptt", paramLabel = "full", hidden = true)
     String bptt;
@@ -239,7 +240,7 @@ final class SparkTrainCommand extends SparkCommand {
                 if (saved != null) err().println("resuming " + resumeFile + " at iteration " + startIter + " of " + total);
                 err().flush();
             }
-            SparkTrainer trainer = new SparkTrainer(sc, s, spec, train).overlap(!noOverlap);
+            SparkTrainer trainer = new SparkTrainer(sc, s, spec, train).overlap(overlap != null ? overlap : sc.isLocal());
             // Ctrl-C: stop after the iteration in flight, save, and let the JVM go on exiting
             CountDownLatch done = new CountDownLatch(1);
             Thread hook = new Thread(() -> {
