@@ -24,9 +24,9 @@ import java.util.concurrent.locks.LockSupport;
  * pipelined loop). This is how a task can start before the values it needs exist, which neither
  * a task's own fields nor a Spark broadcast allow (both are fixed when the job is submitted).
  *
- * <p>The values travel as raw little-endian floats, the way a broadcast's pieces travel: put on
- * the driver with {@code tellMaster}, read locally where the driver's block manager is the
- * executor's (local mode), else fetched through the block manager master's locations. The block
+ * <p>The values travel as raw little-endian floats, the way a broadcast's pieces travel: put in
+ * the driver's block manager, read there directly where it is the executors' too (local mode),
+ * else reported to the block manager master and fetched from the locations it gives. The block
  * manager is an API Spark keeps to its own packages ({@code private[spark]} in Scala, public in
  * the bytecode); BigDL's {@code AllReduceParameter} moves its parameters through it the same way.
  * The module's tests run this path on every build, so a Spark upgrade that changes it fails there.
@@ -41,6 +41,13 @@ final class ParameterBlocks {
     private static final long BASE = 1L << 62;
     private static final AtomicLong RUNS = new AtomicLong();
     private static final String FIELD = "recurparams";
+
+    /**
+     * Tests: publish to the master and fetch through it in local mode too, so that the path of
+     * executors in other JVMs runs in the module's tests (the fetch goes to the driver's own block
+     * manager over the loopback).
+     */
+    static volatile boolean remoteOnly;
 
     /** A fresh range of ids for one training run. */
     static long newRun() { return RUNS.incrementAndGet(); }
@@ -58,11 +65,11 @@ final class ParameterBlocks {
 
     /**
      * On the driver: stores {@code params} under {@code id}, in {@code bytes} (the caller's buffer
-     * of 4 bytes a parameter, reused once the block that held it is withdrawn: a fresh 300 KB
-     * array every iteration cost about 0.5 ms of the driver's critical path in allocation), and
-     * wakes the tasks of this JVM that wait for it. With {@code executorsElsewhere} it also tells the block manager master where
-     * the block is (a synchronous message, about 1.5 ms in local mode on the 2-core machine, so
-     * it is skipped where every task runs in the driver's JVM: Spark's local mode).
+     * of 4 bytes a parameter, which it reuses once the block that held it is withdrawn), and wakes
+     * the tasks of this JVM that wait for it. With {@code executorsElsewhere} it also tells the
+     * block manager master where the block is: a synchronous message, skipped where every task
+     * runs in the driver's JVM (local mode; there it cost about 1 ms of the driver's part of an
+     * iteration on the 2-core machine of docs/spark.md).
      */
     static void publish(BroadcastBlockId id, float[] params, ByteBuffer bytes, boolean executorsElsewhere) {
         if (bytes.capacity() != params.length * Float.BYTES) {
@@ -71,7 +78,7 @@ final class ParameterBlocks {
         bytes.clear();
         bytes.order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(params);
         boolean stored = blockManager().putBytes(id, new ChunkedByteBuffer(bytes), StorageLevel.MEMORY_AND_DISK_SER(),
-                executorsElsewhere, ClassTag$.MODULE$.Any());
+                executorsElsewhere || remoteOnly, ClassTag$.MODULE$.Any());
         if (!stored) {
             throw new IllegalStateException("Spark's block manager did not store the parameters (" + bytes.capacity()
                     + " bytes) as block " + id.name() + ": driver memory and disk full?");
@@ -111,7 +118,7 @@ final class ParameterBlocks {
         long maxGap = Math.max(MIN_MAX_REMOTE_GAP_NANOS, tasks * REMOTE_GAP_PER_TASK_NANOS);
         SparkEnv env = SparkEnv.get();
         BlockManager bm = env.blockManager();
-        boolean inDriver = SparkContext$.MODULE$.DRIVER_IDENTIFIER().equals(env.executorId());
+        boolean inDriver = SparkContext$.MODULE$.DRIVER_IDENTIFIER().equals(env.executorId()) && !remoteOnly;
         TaskContext context = TaskContext.get();
         long start = System.nanoTime(), gap = inDriver ? LOCAL_GAP_NANOS : FIRST_REMOTE_GAP_NANOS;
         while (true) {

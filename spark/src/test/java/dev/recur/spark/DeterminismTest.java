@@ -96,13 +96,20 @@ class DeterminismTest {
      */
     @Test
     void overlapAndItsFallbackLeaveTheBitsUnchanged() {
-        float[] overlapped, serial, gaveUp, oneCore;
+        float[] overlapped, serial, gaveUp, fetched, oneCore;
         long recomputed;
         try (JavaSparkContext sc = TestSpark.start("local[2]")) {
             overlapped = trainWith(sc, 11, t -> t);
             serial = trainWith(sc, 11, t -> t.overlap(false));
             gaveUp = trainWith(sc, 11, t -> t.waitLimit(0));
             recomputed = LAST_RECOMPUTED.get();
+            ParameterBlocks.remoteOnly = true; // the tasks poll the master and fetch, as executors elsewhere do
+            try {
+                fetched = trainWith(sc, 11, t -> t.waitLimit(20_000_000_000L));
+                assertEquals(0, LAST_RECOMPUTED.get(), "every task found its parameters through the master");
+            } finally {
+                ParameterBlocks.remoteOnly = false;
+            }
         }
         try (JavaSparkContext sc = TestSpark.start("local[1]")) {
             oneCore = trainWith(sc, 11, t -> t);
@@ -110,6 +117,7 @@ class DeterminismTest {
         assertTrue(recomputed > 0, "with no time to wait, some tasks gave up (the fallback ran)");
         assertTrue(TestSpark.sameBits(overlapped, serial), "overlapped vs one job after each step");
         assertTrue(TestSpark.sameBits(overlapped, gaveUp), "partitions recomputed by the driver's own job");
+        assertTrue(TestSpark.sameBits(overlapped, fetched), "parameters fetched through the block manager master");
         assertTrue(TestSpark.sameBits(overlapped, oneCore), "local[1]");
     }
 }
