@@ -6,8 +6,8 @@
 # ITERS), the plain run's from the cumulative it/s it prints every 100 iterations, Spark's from its
 # own iteration lines. Prints every window and the median ratio of Spark's tokens/s to the plain run's.
 #
-#   spark/vs-train.sh [PAIRS] [extra options for both, e.g. --hidden 512]
-#   ITERS=1200 for a later steady state; SPARK_OPTS="..." adds options to the Spark run only
+#   spark/vs-train.sh [PAIRS] [more options for both, e.g. --cell gru]
+#   H=512 for another hidden size; ITERS=1200 for a later steady state; SPARK_OPTS="..." adds options to the Spark run only
 #   (e.g. --no-overlap); RECUR_JAVA_OPTS reaches both JVMs.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,7 +16,7 @@ shift || true
 iters=${ITERS:-400}
 if (( iters < 300 || iters % 100 != 0 )); then echo "vs-train.sh: ITERS = $iters, expected a multiple of 100, at least 300" >&2; exit 2; fi
 a=$((iters - 200)) b=$((iters - 100)) c=$iters
-common=(--hidden 256 --seq-len 100 --batch 64 --iters "$iters" --log-every 100 "$@")
+common=(--hidden "${H:-256}" --seq-len 100 --batch 64 --iters "$iters" --log-every 100 "$@")
 read -r -a spark_opts <<< "${SPARK_OPTS:-}"
 out=$(mktemp -d)
 ratios=()
