@@ -5,6 +5,7 @@ import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.storage.BlockData;
 import org.apache.spark.storage.BlockManager;
+import org.apache.spark.storage.BlockResult;
 import org.apache.spark.storage.BroadcastBlockId;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.io.ChunkedByteBuffer;
@@ -152,6 +153,66 @@ final class ParameterBlocks {
             }
             if (context != null) context.killTaskIfInterrupted();
         }
+    }
+
+    // ---------------------------------------------------------------- gradients (long-lived tasks, local mode)
+
+    /** Partition {@code p}'s result of iteration {@code iteration} of run {@code run}. */
+    static BroadcastBlockId gradientId(long run, long iteration, int p) {
+        return new BroadcastBlockId(BASE + (run << 40) + iteration, "recurgrad" + p);
+    }
+
+    /** What the driver sleeps on until a task delivers a gradient. */
+    private static final Object DELIVERED = new Object();
+
+    /**
+     * In a task running in the driver's JVM: stores its result under {@code id} (as the object:
+     * the driver reads it in the same JVM) and wakes the driver. A second delivery of the same
+     * block (a retried task) keeps the first: both hold the same bits.
+     */
+    static void deliver(BroadcastBlockId id, Partial result) {
+        boolean stored = blockManager().putSingle(id, result, StorageLevel.MEMORY_ONLY(), false,
+                ClassTag$.MODULE$.apply(Partial.class));
+        if (!stored) throw new IllegalStateException("Spark's block manager did not store block " + id.name());
+        synchronized (DELIVERED) {
+            DELIVERED.notifyAll();
+        }
+    }
+
+    /** On the driver: the result under {@code id} if delivered, else null (read and released at once). */
+    static Partial delivered(BroadcastBlockId id) {
+        Option<BlockResult> r = blockManager().getLocalValues(id);
+        if (r.isEmpty()) return null;
+        scala.collection.Iterator<Object> it = r.get().data();
+        Partial p = (Partial) it.next();
+        while (it.hasNext()) it.next(); // the iterator releases the read lock when it is exhausted
+        return p;
+    }
+
+    /**
+     * On the driver: true as soon as {@code ready} is (it is asked under the lock deliveries
+     * notify with, so none is missed), false if it is not within about {@code nanos}.
+     */
+    static boolean awaitDeliveries(java.util.function.BooleanSupplier ready, long nanos) {
+        long end = System.nanoTime() + nanos;
+        synchronized (DELIVERED) {
+            while (!ready.getAsBoolean()) {
+                long left = end - System.nanoTime();
+                if (left <= 0) return false;
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(DELIVERED, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while waiting for the tasks' gradients", e);
+                }
+            }
+            return true;
+        }
+    }
+
+    /** On the driver: drops a delivered result. */
+    static void discard(BroadcastBlockId id) {
+        blockManager().removeBlock(id, false);
     }
 
     private static float[] floats(ByteBuffer bytes, int n, BroadcastBlockId id) {

@@ -1,13 +1,8 @@
 package dev.recur.spark;
 
 import org.apache.spark.SimpleFutureAction;
-import org.apache.spark.SparkContext;
-import org.apache.spark.SparkJobInfo;
-import org.apache.spark.SparkStageInfo;
-import org.apache.spark.SparkStatusTracker;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
-import scala.Option;
 import scala.concurrent.Await;
 import scala.concurrent.duration.Duration;
 import scala.jdk.javaapi.CollectionConverters;
@@ -80,18 +75,14 @@ final class PartitionJob {
         Object[] results = new Object[n];
         SimpleFutureAction<Object[]> future = rdd.context().submitJob(rdd.rdd(), new SubmittedTask<>(f), indices(all),
                 new Store<R>(results), new Results(results));
-        return new InFlight<>(rdd.context(), future);
+        return new InFlight<>(future);
     }
 
     /** A job submitted by {@link #submit}. */
     static final class InFlight<R> {
-        private final SparkContext sc;
         private final SimpleFutureAction<Object[]> future;
 
-        private InFlight(SparkContext sc, SimpleFutureAction<Object[]> future) {
-            this.sc = sc;
-            this.future = future;
-        }
+        private InFlight(SimpleFutureAction<Object[]> future) { this.future = future; }
 
         /** Waits at most {@code nanos} for the job to end (done or failed); true if it has. */
         boolean awaitEnd(long nanos) {
@@ -106,22 +97,13 @@ final class PartitionJob {
             }
         }
 
-        /**
-         * True once a task of the job has failed (it will be retried, or fail the job), as Spark's
-         * status tracker has heard so far (its listener runs behind the scheduler by milliseconds).
-         */
-        boolean hasFailedTasks() {
-            SparkStatusTracker tracker = sc.statusTracker();
-            for (Object job : CollectionConverters.asJava(future.jobIds())) {
-                Option<SparkJobInfo> info = tracker.getJobInfo((Integer) job);
-                if (info.isEmpty()) continue;
-                for (int stage : info.get().stageIds()) {
-                    Option<SparkStageInfo> s = tracker.getStageInfo(stage);
-                    if (s.isDefined() && s.get().numFailedTasks() > 0) return true;
-                }
-            }
-            return false;
+        /** Spark's ids of the job (one). */
+        int[] jobIds() {
+            return CollectionConverters.asJava(future.jobIds()).stream().mapToInt(j -> (Integer) j).toArray();
         }
+
+        /** True once the job has ended, done or failed. */
+        boolean isDone() { return future.isCompleted(); }
 
         /** Waits for the job; element p is partition p's result. A failed job throws Spark's exception, as {@link #run} does. */
         @SuppressWarnings("unchecked")

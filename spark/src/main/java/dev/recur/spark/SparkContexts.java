@@ -6,6 +6,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -74,6 +75,19 @@ public final class SparkContexts {
     private static CliException unparsable(String master) {
         return CliException.usage("--master = '" + master + "': Spark cannot parse it, expected local, local[N], "
                 + "local[*], local[N,MAX_FAILURES], spark://HOST:PORT, yarn or k8s://HOST:PORT");
+    }
+
+    /**
+     * Tasks a local master runs at once ({@code local}: 1, {@code local[N]} and {@code
+     * local[N,F]}: N, {@code local[*]}: the processors), divided by {@code spark.task.cpus}; 0
+     * for any other master.
+     */
+    static int localSlots(SparkConf conf) {
+        Matcher m = LOCAL.matcher(conf.get("spark.master"));
+        if (!m.matches()) return 0;
+        int cores = m.group(2) == null ? 1 : m.group(2).equals("*") ? Runtime.getRuntime().availableProcessors()
+                : Integer.parseInt(m.group(2));
+        return cores / taskCpus(conf);
     }
 
     /** Engine threads per task: {@code spark.task.cpus} (default 1). */

@@ -118,6 +118,12 @@ final class SparkTrainCommand extends SparkCommand {
             + "(default elsewhere). The same bits either way; see docs/spark.md.")
     Boolean overlap;
 
+    @Option(names = "--long-tasks", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "On a local master with a task slot for every partition, run one job whose tasks serve "
+            + "every iteration, exchanging parameters and gradients as blocks (the default; the same bits as a job "
+            + "per iteration, see docs/spark.md).")
+    boolean longTasks;
+
     @Option(names = "--bptt", paramLabel = "full", hidden = true)
     String bptt;
 
@@ -240,7 +246,8 @@ final class SparkTrainCommand extends SparkCommand {
                 if (saved != null) err().println("resuming " + resumeFile + " at iteration " + startIter + " of " + total);
                 err().flush();
             }
-            SparkTrainer trainer = new SparkTrainer(sc, s, spec, train).overlap(overlap != null ? overlap : sc.isLocal());
+            SparkTrainer trainer = new SparkTrainer(sc, s, spec, train).longTasks(longTasks)
+                    .overlap(overlap != null ? overlap : sc.isLocal());
             // Ctrl-C: stop after the iteration in flight, save, and let the JVM go on exiting
             CountDownLatch done = new CountDownLatch(1);
             Thread hook = new Thread(() -> {
@@ -445,7 +452,7 @@ final class SparkTrainCommand extends SparkCommand {
         m.put("partitions", (long) s.partitions());
         m.put("master", conf.get("spark.master"));
         m.put("task_cpus", (long) spec.threads());
-        m.put("overlap", r.overlapped());
+        m.put("jobs", r.jobs());
         m.put("loss_first", r.lossFirst());
         m.put("loss_last", r.lossLast());
         m.put("loss_unit", spec.classTargets() ? "nats/symbol" : "1/2 squared error per step");

@@ -54,7 +54,7 @@ class SparkTrainCommandTest {
         assertTrue(((Number) m.get("tokens_per_s")).doubleValue() > 0);
         assertTrue(((Number) m.get("gradient_bytes_per_iter")).longValue() > 0);
         assertTrue(m.get("kernels") instanceof Map<?, ?> k && !k.isEmpty(), "reports the executors' kernels");
-        assertEquals(true, m.get("overlap"), "a local master overlaps iterations by default");
+        assertEquals("run", m.get("jobs"), "local[2], 2 partitions: one job with long-lived tasks");
         assertTrue(r.err().contains("iter 150/150"), r.err());
         assertTrue(r.err().contains("ms/iter = compute"), "progress splits the iteration's time: " + r.err());
     }
@@ -160,14 +160,14 @@ class SparkTrainCommandTest {
         assertEquals("1/2 squared error per step", m.get("loss_unit"));
         assertEquals((long) T, ((Map<?, ?>) m.get("config")).get("seq_len"));
         assertEquals(4L * 5 * T, m.get("tokens"));
-        assertEquals(true, m.get("overlap"));
+        assertEquals("overlapped", m.get("jobs"), "3 partitions on 2 slots: a job per iteration, overlapped");
 
         List<String> serial = new ArrayList<>(List.of(common));
         serial.add("--no-overlap");
         TestSpark.Result s = TestSpark.run(serial.toArray(String[]::new));
         assertEquals(0, s.code(), s::toString);
         Map<String, Object> ms = lastJson(s);
-        assertEquals(false, ms.get("overlap"));
+        assertEquals("per-iteration", ms.get("jobs"));
         assertEquals(m.get("loss_last"), ms.get("loss_last"), "--no-overlap trains the same bits");
 
         List<String> wrongT = new ArrayList<>(List.of(common));
