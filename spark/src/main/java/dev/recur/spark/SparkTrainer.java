@@ -378,7 +378,7 @@ public final class SparkTrainer {
         private final long run = ParameterBlocks.newRun();
         private final int size = spec.parameterCount(), partitions = settings.partitions();
         private PartitionJob.InFlight<Partial> job;
-        /** The iteration the job's tasks began at, and its failed attempts seen so far. */
+        /** The iteration the job's tasks began at, and the failed attempts (of any job) seen so far. */
         private long jobStart;
         private int failuresSeen;
         private final java.util.TreeSet<Long> published = new java.util.TreeSet<>();
@@ -403,7 +403,8 @@ public final class SparkTrainer {
                     start(iter, totalIters); // ended without this iteration (cannot happen): go on in a new one
                     continue;
                 }
-                int failed = failures.failed(job);
+                // any failed attempt (not only this job's, as Spark's events name it): a restart costs little
+                int failed = failures.failedAnywhere();
                 if (failed > failuresSeen) {
                     failuresSeen = failed;
                     // a retry starts at the job's first iteration, whose parameters are gone
@@ -447,7 +448,7 @@ public final class SparkTrainer {
             job = PartitionJob.submit(data.shards(), new LoopTask(spec, run, iter, totalIters, size, settings.seed(),
                     shares(), hook));
             jobStart = iter;
-            failuresSeen = 0;
+            failuresSeen = failures.failedAnywhere();
         }
 
         private void publish(long iter, float[] params) {
@@ -463,7 +464,7 @@ public final class SparkTrainer {
         void close() {
             try {
                 // at the end the tasks are returning: let them, so no result reaches a stopped context
-                if (job != null && lastIterationDone) job.awaitEnd(10_000_000_000L);
+                if (job != null && lastIterationDone) job.awaitEnd(2_000_000_000L);
                 if (job != null) job.cancel();
                 job = null;
                 for (long iter : new java.util.ArrayList<>(published)) withdraw(iter);

@@ -1,6 +1,7 @@
 package dev.recur.spark;
 
 import org.apache.spark.Success$;
+import org.apache.spark.TaskKilled;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
@@ -18,6 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class TaskFailures extends SparkListener {
     private final Map<Integer, Integer> jobOfStage = new ConcurrentHashMap<>();
     private final Map<Integer, AtomicInteger> failedByJob = new ConcurrentHashMap<>();
+    private final AtomicInteger failedAnywhere = new AtomicInteger();
 
     @Override
     public void onJobStart(SparkListenerJobStart start) {
@@ -26,10 +28,14 @@ final class TaskFailures extends SparkListener {
 
     @Override
     public void onTaskEnd(SparkListenerTaskEnd end) {
-        if (end.reason() == Success$.MODULE$) return;
+        if (end.reason() == Success$.MODULE$ || end.reason() instanceof TaskKilled) return; // killed: by recur's cancel
+        failedAnywhere.incrementAndGet();
         Integer job = jobOfStage.get(end.stageId());
         if (job != null) failedByJob.computeIfAbsent(job, j -> new AtomicInteger()).incrementAndGet();
     }
+
+    /** Failed task attempts of any job so far (not counting tasks killed by a cancellation). */
+    int failedAnywhere() { return failedAnywhere.get(); }
 
     /** Failed attempts of the tasks of {@code job}'s jobs so far. */
     int failed(PartitionJob.InFlight<?> job) {
