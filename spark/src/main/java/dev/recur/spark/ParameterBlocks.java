@@ -123,6 +123,8 @@ final class ParameterBlocks {
         TaskContext context = TaskContext.get();
         long start = System.nanoTime(), gap = inDriver ? LOCAL_GAP_NANOS : FIRST_REMOTE_GAP_NANOS;
         while (true) {
+            // a killed task (its job cancelled) goes no further, even when the block has come meanwhile
+            if (context != null) context.killTaskIfInterrupted();
             if (inDriver) {
                 synchronized (PUBLISHED) { // checked under the lock publish notifies with: no wake-up is missed
                     Option<BlockData> local = bm.getLocalBytes(id);
@@ -151,7 +153,6 @@ final class ParameterBlocks {
                 LockSupport.parkNanos(Math.min(left, gap));
                 gap = Math.min(2 * gap, maxGap);
             }
-            if (context != null) context.killTaskIfInterrupted();
         }
     }
 
