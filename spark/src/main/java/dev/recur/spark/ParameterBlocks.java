@@ -89,6 +89,41 @@ final class ParameterBlocks {
         }
     }
 
+    /**
+     * The driver's side of one training run: a fresh range of block ids, the iterations whose
+     * parameters are out, and two buffers used by the iteration's parity (a block is withdrawn
+     * before the one two iterations later is published).
+     */
+    static final class Outbox {
+        final long run = newRun();
+        private final boolean executorsElsewhere;
+        private final java.util.TreeSet<Long> published = new java.util.TreeSet<>();
+        private final ByteBuffer[] buffers;
+
+        Outbox(int size, boolean executorsElsewhere) {
+            this.executorsElsewhere = executorsElsewhere;
+            this.buffers = new ByteBuffer[] {ByteBuffer.allocate(size * Float.BYTES), ByteBuffer.allocate(size * Float.BYTES)};
+        }
+
+        /** Publishes iteration {@code iter}'s parameters. */
+        void publish(long iter, float[] params) {
+            ParameterBlocks.publish(id(run, iter), params, buffers[(int) (iter & 1)], executorsElsewhere);
+            published.add(iter);
+        }
+
+        boolean isPublished(long iter) { return published.contains(iter); }
+
+        /** Drops iteration {@code iter}'s parameters, if out. */
+        void withdraw(long iter) {
+            if (published.remove(iter)) ParameterBlocks.withdraw(id(run, iter));
+        }
+
+        /** Drops every block still out. */
+        void withdrawAll() {
+            for (long iter : new java.util.ArrayList<>(published)) withdraw(iter);
+        }
+    }
+
     /** What waiting tasks in the driver's JVM sleep on until a block is published. */
     private static final Object PUBLISHED = new Object();
 

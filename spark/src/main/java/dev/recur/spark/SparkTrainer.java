@@ -276,20 +276,16 @@ public final class SparkTrainer {
      * bits do not change.
      */
     private final class Pipeline {
-        private final long run = ParameterBlocks.newRun();
         private final int size = spec.parameterCount();
+        private final ParameterBlocks.Outbox out = new ParameterBlocks.Outbox(size, !sc.isLocal());
         /** The jobs of iteration {@code iter} and of the one after it (null when not submitted). */
         private PartitionJob.InFlight<Partial> current, next;
-        private final java.util.TreeSet<Long> published = new java.util.TreeSet<>();
-        /** The blocks' bytes, by the iteration's parity: a block is withdrawn before the one two later is published. */
-        private final java.nio.ByteBuffer[] buffers = {java.nio.ByteBuffer.allocate(size * Float.BYTES),
-                java.nio.ByteBuffer.allocate(size * Float.BYTES)};
         private long lastEnd = System.nanoTime(), slowest;
 
         /** Iteration {@code iter}'s summed loss and gradient at {@code params}, its successor's job submitted meanwhile. */
         Partial gradient(float[] params, long iter, long totalIters) {
             if (current == null) {
-                publish(iter, params);
+                out.publish(iter, params);
                 current = submit(iter);
             }
             if (next == null && iter + 1 < totalIters) next = submit(iter + 1);
@@ -303,7 +299,7 @@ public final class SparkTrainer {
             java.util.List<Partial> parts = new java.util.ArrayList<>(current.get());
             current = next;
             next = null;
-            withdraw(iter);
+            out.withdraw(iter);
             int missing = 0;
             for (Partial p : parts) if (p.missing()) missing++;
             if (missing > 0) {
@@ -325,23 +321,14 @@ public final class SparkTrainer {
 
         /** The driver's step made {@code params} iteration {@code iter}'s: they go out to its waiting tasks. */
         void stepped(float[] params, long iter) {
-            if (current != null) publish(iter, params);
+            if (current != null) out.publish(iter, params);
         }
 
         private PartitionJob.InFlight<Partial> submit(long iter) {
             long limit = waitLimitNanos >= 0 ? waitLimitNanos
                     : Math.max(MIN_WAIT_LIMIT_NANOS, WAIT_LIMIT_ITERATIONS * slowest);
-            return PartitionJob.submit(data.shards(), new WaitingTask(spec, run, iter, size, limit, settings.seed(),
+            return PartitionJob.submit(data.shards(), new WaitingTask(spec, out.run, iter, size, limit, settings.seed(),
                     shares(), hook));
-        }
-
-        private void publish(long iter, float[] params) {
-            ParameterBlocks.publish(ParameterBlocks.id(run, iter), params, buffers[(int) (iter & 1)], !sc.isLocal());
-            published.add(iter);
-        }
-
-        private void withdraw(long iter) {
-            if (published.remove(iter)) ParameterBlocks.withdraw(ParameterBlocks.id(run, iter));
         }
 
         /** Cancels the jobs in flight and drops the blocks (at the end, a stop, or a failure). */
@@ -349,7 +336,7 @@ public final class SparkTrainer {
             try {
                 if (current != null) current.cancel();
                 if (next != null) next.cancel();
-                for (long iter : new java.util.ArrayList<>(published)) withdraw(iter);
+                out.withdrawAll();
             } catch (RuntimeException e) {
                 // a stop (Ctrl-C) may have stopped the context under us: there is nothing left to clean
                 if (!sc.sc().isStopped()) throw e;
@@ -375,15 +362,12 @@ public final class SparkTrainer {
      * job and goes on with a job per iteration.
      */
     private final class Loop {
-        private final long run = ParameterBlocks.newRun();
         private final int size = spec.parameterCount(), partitions = settings.partitions();
+        private final ParameterBlocks.Outbox out = new ParameterBlocks.Outbox(size, false); // local masters only
         private PartitionJob.InFlight<Partial> job;
         /** The iteration the job's tasks began at, and the failed attempts (of any job) seen so far. */
         private long jobStart;
         private int failuresSeen;
-        private final java.util.TreeSet<Long> published = new java.util.TreeSet<>();
-        private final java.nio.ByteBuffer[] buffers = {java.nio.ByteBuffer.allocate(size * Float.BYTES),
-                java.nio.ByteBuffer.allocate(size * Float.BYTES)};
         private long lastEnd = System.nanoTime(), slowest;
         /** Set when the loop gave up: the run goes on with a job per iteration. */
         boolean broken;
@@ -392,7 +376,7 @@ public final class SparkTrainer {
 
         Partial gradient(float[] params, long iter, long totalIters) {
             if (job == null) {
-                if (!published.contains(iter)) publish(iter, params);
+                if (!out.isPublished(iter)) out.publish(iter, params);
                 start(iter, totalIters);
             }
             Partial[] parts = new Partial[partitions];
@@ -419,8 +403,8 @@ public final class SparkTrainer {
                     return SparkTrainer.this.gradient(params, iter);
                 }
             }
-            for (int p = 0; p < partitions; p++) ParameterBlocks.discard(ParameterBlocks.gradientId(run, iter, p));
-            withdraw(iter);
+            for (int p = 0; p < partitions; p++) ParameterBlocks.discard(ParameterBlocks.gradientId(out.run, iter, p));
+            out.withdraw(iter);
             lastIterationDone = iter + 1 == totalIters;
             long now = System.nanoTime();
             slowest = Math.max(slowest, now - lastEnd);
@@ -432,7 +416,7 @@ public final class SparkTrainer {
         private boolean collect(long iter, Partial[] parts) {
             boolean all = true;
             for (int p = 0; p < partitions; p++) {
-                if (parts[p] == null) parts[p] = ParameterBlocks.delivered(ParameterBlocks.gradientId(run, iter, p));
+                if (parts[p] == null) parts[p] = ParameterBlocks.delivered(ParameterBlocks.gradientId(out.run, iter, p));
                 all &= parts[p] != null;
             }
             return all;
@@ -440,24 +424,15 @@ public final class SparkTrainer {
 
         /** The driver's step made {@code params} iteration {@code iter}'s: they go out to the waiting tasks. */
         void stepped(float[] params, long iter) {
-            publish(iter, params);
+            out.publish(iter, params);
         }
 
         private void start(long iter, long totalIters) {
             if (job != null) job.cancel();
-            job = PartitionJob.submit(data.shards(), new LoopTask(spec, run, iter, totalIters, size, settings.seed(),
+            job = PartitionJob.submit(data.shards(), new LoopTask(spec, out.run, iter, totalIters, size, settings.seed(),
                     shares(), hook));
             jobStart = iter;
             failuresSeen = failures.failedAnywhere();
-        }
-
-        private void publish(long iter, float[] params) {
-            ParameterBlocks.publish(ParameterBlocks.id(run, iter), params, buffers[(int) (iter & 1)], false);
-            published.add(iter);
-        }
-
-        private void withdraw(long iter) {
-            if (published.remove(iter)) ParameterBlocks.withdraw(ParameterBlocks.id(run, iter));
         }
 
         /** Cancels the job and drops the blocks (at the end, a stop, a failure, or giving up). */
@@ -467,7 +442,7 @@ public final class SparkTrainer {
                 if (job != null && lastIterationDone) job.awaitEnd(2_000_000_000L);
                 if (job != null) job.cancel();
                 job = null;
-                for (long iter : new java.util.ArrayList<>(published)) withdraw(iter);
+                out.withdrawAll();
             } catch (RuntimeException e) {
                 if (!sc.sc().isStopped()) throw e; // a stop (Ctrl-C) may have stopped the context under us
             }
